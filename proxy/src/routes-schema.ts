@@ -1,0 +1,112 @@
+/**
+ * The one schema of `routes.yaml`, shared by the renderer (`components/`) and the proxy.
+ * It lives here because `proxy/` must stay a self-contained Docker build context.
+ *
+ * The file never holds a token value: an authenticated route names a token slot
+ * (`EGRESS_PROXY_TOKEN_<n>`) whose value the proxy reads from its own environment.
+ */
+import { z } from "zod";
+
+const DNS_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const HOSTNAME = new RegExp(`^(?:\\*\\.)?(?:${DNS_LABEL}\\.)*${DNS_LABEL}$`);
+const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** RFC 9110 token: header names and auth schemes. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const METHOD = /^[A-Z]+$/;
+/** `/a/b`, `/a/*` (one segment), `/a/**` (the prefix and everything below it). */
+const PATH_PATTERN = /^\/(?:(?:[A-Za-z0-9\-._~!$&'()+,=:@]|%[0-9A-F]{2})+|\*|\*\*)?(?:\/(?:(?:[A-Za-z0-9\-._~!$&'()+,=:@]|%[0-9A-F]{2})+|\*|\*\*))*$/;
+
+export const TOKEN_SLOT_PATTERN = /^EGRESS_PROXY_TOKEN_[1-9][0-9]*$/;
+
+/** Headers a route may not use for injection: framing, routing and hop-by-hop headers. */
+export const FORBIDDEN_AUTH_HEADERS: ReadonlySet<string> = new Set([
+  "host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer",
+  "keep-alive", "proxy-authorization", "proxy-connection", "expect", "cookie",
+]);
+
+const tokenSlot = z
+  .string()
+  .regex(TOKEN_SLOT_PATTERN, "must be a token slot name like EGRESS_PROXY_TOKEN_1");
+
+const schemeAuth = z.strictObject({
+  scheme: z.string().regex(TOKEN, "must be an HTTP auth scheme such as Bearer or token"),
+  token_env: tokenSlot,
+});
+
+const headerAuth = z.strictObject({
+  header: z
+    .string()
+    .regex(TOKEN, "must be an HTTP header name such as x-api-key")
+    .transform((h) => h.toLowerCase())
+    .refine((h) => !FORBIDDEN_AUTH_HEADERS.has(h) && h !== "authorization", {
+      message: "cannot carry a credential (framing, hop-by-hop or Authorization header); use `scheme` for Authorization",
+    }),
+  token_env: tokenSlot,
+});
+
+/** `Authorization: <scheme> <token>` or `<header>: <token>`: the closed set of injectors. */
+export const routeAuthSchema = z.union([schemeAuth, headerAuth], {
+  error: "auth needs exactly one of `scheme` (Authorization: <scheme> <token>) or `header`, plus `token_env`",
+});
+
+export const pathPatternSchema = z
+  .string()
+  .regex(PATH_PATTERN, "must be a canonical absolute path such as /repos/acme/** (segments, `*` for one segment, `**` for everything below)")
+  .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), { message: "must not contain dot segments" })
+  .refine((p) => !/%(2e|2f|5c|00)/i.test(p), { message: "must not contain encoded dots, slashes, backslashes or NUL" })
+  .refine((p) => !p.slice(0, -1).includes("**") || p.endsWith("/**") && p.indexOf("**") === p.length - 2, {
+    message: "`**` may only be the last segment",
+  });
+
+export const routeSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .transform((h) => h.toLowerCase())
+      .refine((h) => HOSTNAME.test(h) || IPV4.test(h), {
+        message: "must be a hostname (optionally `*.` for subdomains) or an IPv4 address, without scheme or port",
+      }),
+    port: z.number().int().min(1).max(65535).optional(),
+    path_allowlist: z.array(pathPatternSchema).min(1).optional(),
+    methods: z
+      .array(z.string().regex(METHOD, "must be an upper-case HTTP method such as GET"))
+      .min(1)
+      .optional(),
+    websocket: z.boolean().optional(),
+    plain_http: z.boolean().optional(),
+    auth: routeAuthSchema.optional(),
+  })
+  .superRefine((route, ctx) => {
+    if (route.auth && route.plain_http) {
+      ctx.addIssue({ code: "custom", path: ["plain_http"], message: "an authenticated route cannot allow plain HTTP: credentials are never injected in clear text" });
+    }
+    if (route.auth && route.websocket) {
+      ctx.addIssue({ code: "custom", path: ["websocket"], message: "WebSocket routes cannot carry an injected credential (the upgrade passthrough cannot rewrite headers); drop `auth` or `websocket`" });
+    }
+  });
+
+export const routesFileSchema = z.strictObject({
+  version: z.literal(1),
+  routes: z.array(routeSchema),
+});
+
+export type Route = z.output<typeof routeSchema>;
+export type RouteAuth = z.output<typeof routeAuthSchema>;
+export type RoutesFile = z.output<typeof routesFileSchema>;
+/** What the renderer may write: the input shape, before defaults and lower-casing. */
+export type RoutesFileInput = z.input<typeof routesFileSchema>;
+
+/** Parse a routes document; on failure, one message per problem with its field path. */
+export function parseRoutesFile(doc: unknown): { ok: true; value: RoutesFile } | { ok: false; errors: string[] } {
+  const result = routesFileSchema.safeParse(doc);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, errors: result.error.issues.map(formatIssue) };
+}
+
+/** `routes[2].auth.token_env: must be ...`, never echoing the offending value. */
+export function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`))
+    .join("");
+  return `${path || "(root)"}: ${issue.message}`;
+}
