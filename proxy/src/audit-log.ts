@@ -1,0 +1,34 @@
+/**
+ * One canonical JSON line per decision, with constant field names (after smokescreen's
+ * CANONICAL-PROXY-DECISION). Never a header value, never a token: only what is listed here.
+ */
+
+export interface AuditRecord {
+  bottle: string;
+  method: string;
+  host: string;
+  path: string;
+  route: number | null;
+  verdict: "allow" | "deny" | "error";
+  reason: string;
+  status: number | null;
+  bytes: number | null;
+  duration_ms: number | null;
+}
+
+export type AuditSink = (line: string) => void;
+
+/** Render a record as one JSON line (the path is truncated, so a huge URL cannot flood the log). */
+export function auditLine(record: AuditRecord, now: Date = new Date()): string {
+  return JSON.stringify({
+    time: now.toISOString(),
+    event: "decision",
+    ...record,
+    path: record.path.length > 512 ? `${record.path.slice(0, 512)}...` : record.path,
+  });
+}
+
+/** Operational events (start, reload, stop) in the same JSON-lines stream. */
+export function eventLine(event: string, fields: Record<string, string | number | boolean>, now: Date = new Date()): string {
+  return JSON.stringify({ time: now.toISOString(), event, ...fields });
+}

@@ -1,0 +1,48 @@
+/**
+ * Canonical request targets. A path is accepted only when there is one way to read it, so that
+ * the path the policy checks is byte for byte the path the upstream receives (Envoy's
+ * normalisation CVEs and mockttp's WHATWG re-serialisation inside tunnels are the cautionary tales).
+ */
+
+export type PathProblem =
+  | "not absolute"
+  | "dot segment"
+  | "encoded dot, slash or backslash"
+  | "backslash"
+  | "empty segment"
+  | "path parameter"
+  | "control or NUL byte"
+  | "fragment"
+  | "invalid percent-encoding"
+  | "non-ASCII byte";
+
+export interface SplitTarget {
+  /** The path part, raw, as the agent sent it. */
+  path: string;
+  /** The query part including its `?`, or "" when there is none. */
+  query: string;
+}
+
+/** Split a raw origin-form target (`/a/b?x=1`) into path and query without decoding anything. */
+export function splitTarget(target: string): SplitTarget {
+  const q = target.indexOf("?");
+  return q === -1 ? { path: target, query: "" } : { path: target.slice(0, q), query: target.slice(q) };
+}
+
+/** Why a raw path could be read two ways, or undefined when it is canonical. */
+export function pathProblem(target: string): PathProblem | undefined {
+  if (/[\x00-\x20\x7f]/.test(target)) return "control or NUL byte";
+  if (/[^\x21-\x7e]/.test(target)) return "non-ASCII byte";
+  if (target.includes("#")) return "fragment";
+  const { path, query } = splitTarget(target);
+  if (!path.startsWith("/")) return "not absolute";
+  if (/%(?![0-9A-Fa-f]{2})/.test(target)) return "invalid percent-encoding";
+  if (/%(2e|2f|5c|00)/i.test(path)) return "encoded dot, slash or backslash";
+  if (path.includes("\\") || query.includes("\\")) return "backslash";
+  if (path.includes(";")) return "path parameter";
+  const segments = path.split("/").slice(1);
+  if (segments.some((s) => s === "." || s === "..")) return "dot segment";
+  // An empty segment anywhere but a trailing slash: `//`, which some servers collapse.
+  if (segments.slice(0, -1).some((s) => s === "")) return "empty segment";
+  return undefined;
+}

@@ -1,0 +1,58 @@
+/**
+ * Credential injection as a closed set of injectors (after superfly/tokenizer): each route's auth
+ * becomes exactly one header, and each injector can describe itself without its secret.
+ */
+import type { Route, RouteAuth } from "./routes-schema";
+
+/** A header to add upstream; `describe` is the redacted form safe for logs. */
+export interface Credential {
+  header: string;
+  value: string;
+  describe: string;
+}
+
+/** Headers removed from every agent request: the agent has no credential of its own to send. */
+export function strippedHeaderNames(routes: readonly Route[]): ReadonlySet<string> {
+  const names = new Set(["authorization", "proxy-authorization"]);
+  for (const route of routes) {
+    if (route.auth && "header" in route.auth) names.add(route.auth.header);
+  }
+  return names;
+}
+
+/** Build the upstream credential header for a route's auth from its token. */
+export function credentialFor(auth: RouteAuth, token: string): Credential {
+  if ("scheme" in auth) {
+    return {
+      header: "authorization",
+      value: `${auth.scheme} ${token}`,
+      describe: `authorization: ${auth.scheme} <${auth.token_env}>`,
+    };
+  }
+  return { header: auth.header, value: token, describe: `${auth.header}: <${auth.token_env}>` };
+}
+
+/**
+ * Read every token slot the routes name from the environment. An unset, empty or
+ * header-breaking value is a start-up error naming the slot, never a request without credentials.
+ */
+export function loadTokens(
+  routes: readonly Route[],
+  env: Readonly<Record<string, string | undefined>>,
+): { ok: true; tokens: ReadonlyMap<string, string> } | { ok: false; errors: string[] } {
+  const tokens = new Map<string, string>();
+  const errors: string[] = [];
+  routes.forEach((route, i) => {
+    if (!route.auth || tokens.has(route.auth.token_env)) return;
+    const slot = route.auth.token_env;
+    const value = env[slot];
+    if (value === undefined || value === "") {
+      errors.push(`routes[${i}].auth.token_env: ${slot} is unset or empty in the proxy's environment; set it to the route's credential`);
+    } else if (!/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(value)) {
+      errors.push(`routes[${i}].auth.token_env: ${slot} holds characters that cannot go in an HTTP header (control bytes, non-ASCII or edge spaces); check the secret`);
+    } else {
+      tokens.set(slot, value);
+    }
+  });
+  return errors.length ? { ok: false, errors } : { ok: true, tokens };
+}

@@ -1,0 +1,141 @@
+/**
+ * The route decision: pure data in, pure data out. Nothing here touches mockttp, sockets or the
+ * clock, so every branch is unit-tested and property-tested without a network.
+ */
+import { pathProblem, splitTarget } from "./canonical-path";
+import { canonicalHost, hostMatches, isIpLiteral, parseAuthority } from "./host";
+import { pathMatches } from "./path-pattern";
+import type { Route } from "./routes-schema";
+
+/** What the proxy knows about one request, as the agent sent it (raw, not normalised). */
+export interface RequestFacts {
+  method: string;
+  /** `https` when the proxy terminated the agent's TLS, else `http`. */
+  scheme: "http" | "https";
+  /** The CONNECT target (`host:port`) when the request came through a tunnel. */
+  connectAuthority?: string;
+  /** The authority of an absolute-form request line (`GET http://host:port/path`). */
+  absoluteAuthority?: string;
+  /** TLS SNI the agent sent, when the scheme is https. */
+  sni?: string;
+  /** Every `Host` header value (a request must carry exactly one). */
+  hostHeaders: string[];
+  /** The raw request target's path and query (origin-form), as the agent sent it. */
+  target: string;
+  /** The path and query the proxy would forward upstream; must equal `target`. */
+  forwardedTarget: string;
+  /** Values of method-override headers and `_method` query parameters. */
+  methodOverrides: string[];
+  /** The `Upgrade` header, lower-cased, when the agent asked for a protocol switch. */
+  upgrade?: string;
+}
+
+/** The closed set of reasons a request is refused; each has one fixed status. */
+export const DENY_REASONS = {
+  "non-canonical path": 400,
+  "path rewritten in transit": 400,
+  "malformed destination": 400,
+  "destination mismatch": 403,
+  "missing SNI": 403,
+  "IP literal not allowed": 403,
+  "host not allowed": 403,
+  "plain HTTP not allowed": 403,
+  "upgrade not allowed": 403,
+  "path not allowed": 403,
+  "method not allowed": 403,
+  "method override not allowed": 403,
+} as const satisfies Record<string, 400 | 403>;
+
+export type DenyReason = keyof typeof DENY_REASONS;
+
+export type Decision =
+  | { verdict: "allow"; routeIndex: number; host: string; port: number }
+  | { verdict: "deny"; reason: DenyReason; host?: string };
+
+const DEFAULT_PORT = { http: 80, https: 443 } as const;
+
+/**
+ * Decide one request. Order of evaluation (first failure wins, deny is the fallthrough):
+ * 1. the target is canonical, and is exactly what would be forwarded;
+ * 2. every name of the destination (CONNECT, SNI, Host, absolute URL) is well-formed and the same;
+ * 3. IP literals only when a route names that IP;
+ * 4. a route covers host and port; plain HTTP only on routes that allow it;
+ * 5. protocol upgrades only as WebSocket on routes that allow it;
+ * 6. path, then method, then any method override, against the routes left.
+ */
+export function decide(facts: RequestFacts, routes: readonly Route[]): Decision {
+  if (pathProblem(facts.target) !== undefined) return deny("non-canonical path");
+  if (facts.forwardedTarget !== facts.target) return deny("path rewritten in transit");
+
+  const dest = resolveDestination(facts);
+  if (dest === "malformed") return deny("malformed destination");
+  if (dest === "mismatch") return deny("destination mismatch");
+  if (dest === "missing-sni") return deny("missing SNI");
+  const { host, port } = dest;
+
+  const ipLiteral = isIpLiteral(host);
+  const onHost = routes
+    .map((route, index) => ({ route, index }))
+    .filter(({ route }) => (ipLiteral ? route.host === host : hostMatches(route.host, host)))
+    .filter(({ route }) => (route.port ?? DEFAULT_PORT[facts.scheme]) === port);
+  if (onHost.length === 0) return deny(ipLiteral ? "IP literal not allowed" : "host not allowed", host);
+
+  const onScheme = facts.scheme === "https" ? onHost : onHost.filter(({ route }) => route.plain_http === true);
+  if (onScheme.length === 0) return deny("plain HTTP not allowed", host);
+
+  const onUpgrade =
+    facts.upgrade === undefined
+      ? onScheme
+      : facts.upgrade === "websocket"
+        ? onScheme.filter(({ route }) => route.websocket === true)
+        : [];
+  if (onUpgrade.length === 0) return deny("upgrade not allowed", host);
+
+  const { path } = splitTarget(facts.target);
+  const onPath = onUpgrade.filter(({ route }) => !route.path_allowlist || route.path_allowlist.some((p) => pathMatches(p, path)));
+  if (onPath.length === 0) return deny("path not allowed", host);
+
+  const method = facts.method.toUpperCase();
+  const onMethod = onPath.filter(({ route }) => methodAllowed(route, method));
+  if (onMethod.length === 0) return deny("method not allowed", host);
+
+  const chosen = onMethod.find(({ route }) => facts.methodOverrides.every((m) => methodAllowed(route, m.trim().toUpperCase())));
+  if (!chosen) return deny("method override not allowed", host);
+
+  return { verdict: "allow", routeIndex: chosen.index, host, port };
+}
+
+function methodAllowed(route: Route, method: string): boolean {
+  return route.methods === undefined || route.methods.includes(method);
+}
+
+function deny(reason: DenyReason, host?: string): Decision {
+  return host === undefined ? { verdict: "deny", reason } : { verdict: "deny", reason, host };
+}
+
+type Destination = { host: string; port: number } | "malformed" | "mismatch" | "missing-sni";
+
+/** One destination per request: all the names the agent gave must agree, ports included. */
+function resolveDestination(facts: RequestFacts): Destination {
+  if (facts.hostHeaders.length !== 1) return "malformed";
+  const defaultPort = DEFAULT_PORT[facts.scheme];
+  const named: { host: string; port: number }[] = [];
+  for (const raw of [facts.hostHeaders[0], facts.absoluteAuthority, facts.connectAuthority]) {
+    if (raw === undefined) continue;
+    const authority = parseAuthority(raw);
+    const host = authority && canonicalHost(authority.host);
+    if (!authority || host === undefined) return "malformed";
+    named.push({ host, port: authority.port ?? defaultPort });
+  }
+  const [first, ...rest] = named;
+  if (!first || rest.some((n) => n.host !== first.host || n.port !== first.port)) return "mismatch";
+  if (facts.scheme === "https") {
+    if (facts.sni === undefined || facts.sni === "") {
+      // Clients send no SNI for IP literals (RFC 6066 forbids it); a name must come with one.
+      if (!isIpLiteral(first.host)) return "missing-sni";
+    } else if (canonicalHost(facts.sni) !== first.host) {
+      return "mismatch";
+    }
+  }
+  return first;
+}

@@ -1,0 +1,81 @@
+/**
+ * Entry point: load settings, the CA and the routes; start the proxy and the health listener;
+ * reload routes on SIGHUP or file change; stop cleanly on SIGTERM. Logs are JSON lines on stdout.
+ */
+import { readFileSync, watch } from "node:fs";
+import path from "node:path";
+import { eventLine } from "./audit-log";
+import { loadSettings, SettingsError } from "./config";
+import { EgressProxy } from "./egress-proxy";
+import { startHealthServer } from "./health-server";
+import { loadRouteTable, RouteTableError } from "./route-table";
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+function fail(problems: string[]): never {
+  process.stderr.write(`${eventLine("startup_failed", { problems: problems.join("; ") })}\n`);
+  process.exit(2);
+}
+
+function readPem(file: string, what: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    return fail([`${what} ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"}); mount the bottle CA there or set the flag`]);
+  }
+}
+
+async function main(): Promise<void> {
+  let settings;
+  let table;
+  try {
+    settings = loadSettings(process.argv.slice(2), process.env);
+    table = loadRouteTable(settings.routesFile, process.env);
+  } catch (e) {
+    if (e instanceof SettingsError || e instanceof RouteTableError) fail(e.problems);
+    throw e;
+  }
+  const ca = { cert: readPem(settings.caCertFile, "EGRESS_PROXY_CA_CERT"), key: readPem(settings.caKeyFile, "EGRESS_PROXY_CA_KEY") };
+  const proxy = new EgressProxy(table, { port: settings.port, ca, upstreamProxy: settings.upstreamProxy, bottle: settings.bottle, sink: log });
+  let ready = false;
+  const health = await startHealthServer(settings.health.host, settings.health.port, () => ({ ok: ready, routes: proxy.routeCount }));
+  const port = await proxy.start();
+  ready = true;
+  proxy.event("started", { port, health_port: health.port, routes: proxy.routeCount, upstream: settings.upstreamProxy ? "proxy" : "direct" });
+
+  const routesFile = settings.routesFile;
+  let pending: NodeJS.Timeout | undefined;
+  const reload = (trigger: string) => {
+    try {
+      const next = loadRouteTable(routesFile, process.env);
+      void proxy.apply(next).then(() => proxy.event("routes_reloaded", { trigger, routes: next.routes.length }));
+    } catch (e) {
+      if (!(e instanceof RouteTableError)) throw e;
+      proxy.event("routes_rejected", { trigger, problems: e.problems.join("; "), routes_in_force: proxy.routeCount });
+    }
+  };
+  process.on("SIGHUP", () => reload("SIGHUP"));
+  // Watch the directory: editors and `docker cp` replace the file rather than write into it.
+  // Bursts of events for one change are coalesced into one reload.
+  const watcher = watch(path.dirname(routesFile), (_event, name) => {
+    if (name !== null && name !== path.basename(routesFile)) return;
+    clearTimeout(pending);
+    pending = setTimeout(() => reload("file change"), 100);
+  });
+
+  const stop = async (signal: string) => {
+    proxy.event("stopping", { signal });
+    watcher.close();
+    clearTimeout(pending);
+    health.server.close();
+    await proxy.stop();
+    proxy.event("stopped", {});
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((e: unknown) => {
+  fail([`unexpected start-up error: ${e instanceof Error ? e.message : String(e)}`]);
+});
