@@ -34,7 +34,19 @@ export function denialBody(reason: string): string {
   return JSON.stringify({ error: "denied by egress proxy", reason });
 }
 
-const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
+/** Every refusal names its reason in this header too (WebSocket refusals carry no body). */
+export const DENIAL_HEADER = "x-egress-proxy-denial";
+
+const denialHeaders = (reason: string) => ({ "content-type": "application/json", "cache-control": "no-store", [DENIAL_HEADER]: reason });
+
+/**
+ * mockttp writes a WebSocket refusal to the socket and destroys it at once, which loses any body
+ * on TLS; so the refusal is head-only and the reason travels in the denial header.
+ */
+function webSocketRefusal(status: number, reason: string): mockttp.WebSocketStep {
+  const headers = { [DENIAL_HEADER]: reason, "content-length": "0", connection: "close" };
+  return new webSocketSteps.RejectWebSocketStep(status, status === 400 ? "Bad Request" : "Forbidden", headers);
+}
 
 export interface PolicyRules {
   request: mockttp.RequestRuleData[];
@@ -72,13 +84,13 @@ export function policyRules(
     request.push({
       matchers: [reasonMatcher(reason)],
       completionChecker: always(),
-      steps: [new requestSteps.FixedResponseStep(DENY_REASONS[reason], undefined, denialBody(reason), JSON_HEADERS)],
+      steps: [new requestSteps.FixedResponseStep(DENY_REASONS[reason], undefined, denialBody(reason), denialHeaders(reason))],
     });
   }
   request.push({
     matchers: [new matchers.WildcardMatcher()],
     completionChecker: always(),
-    steps: [new requestSteps.FixedResponseStep(403, undefined, denialBody("no rule"), JSON_HEADERS)],
+    steps: [new requestSteps.FixedResponseStep(403, undefined, denialBody("no rule"), denialHeaders("no rule"))],
   });
 
   // WebSocket routes carry no credential (the schema forbids it), so the passthrough needs no transform.
@@ -91,13 +103,13 @@ export function policyRules(
     webSocket.push({
       matchers: [reasonMatcher(reason)],
       completionChecker: always(),
-      steps: [new webSocketSteps.RejectWebSocketStep(DENY_REASONS[reason], "Forbidden", JSON_HEADERS, denialBody(reason))],
+      steps: [webSocketRefusal(DENY_REASONS[reason], reason)],
     });
   }
   webSocket.push({
     matchers: [new matchers.WildcardMatcher()],
     completionChecker: always(),
-    steps: [new webSocketSteps.RejectWebSocketStep(403, "Forbidden", JSON_HEADERS, denialBody("upgrade not allowed"))],
+    steps: [webSocketRefusal(403, "upgrade not allowed")],
   });
   return { request, webSocket };
 }

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { agentRequest } from "../helpers/agent-client";
+import { FAKE_TOKENS, proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
+
+describe("egress proxy: allowed requests through the MITM and the upstream proxy", function () {
+  let f: Fixture;
+  before(async () => {
+    f = await startFixture();
+  });
+  after(async () => {
+    await f?.close();
+  });
+
+  it("forwards an allowed GET over intercepted HTTPS through the chained upstream proxy", async () => {
+    const ep = await f.upstream.forGet("/repos/acme/widget/issues").thenReply(200, "issues");
+    const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "api.github.test", target: "/repos/acme/widget/issues" });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), "issues");
+    assert.equal((await ep.getSeenRequests()).length, 1);
+    assert.ok(f.forward.targets.includes("api.github.test:443"), `forward proxy saw ${f.forward.targets.join(", ")}`);
+  });
+
+  it("strips every credential the agent sends and injects exactly one, the route's", async () => {
+    const ep = await f.upstream.forGet("/user").thenReply(200, "me");
+    const res = await agentRequest({
+      proxyPort: f.proxy.port,
+      ca: f.bottleCa.cert,
+      host: "api.github.test",
+      target: "/user",
+      headers: [
+        ["Authorization", "Bearer agent-own-token-1"],
+        ["authorization", "Bearer agent-own-token-2"],
+        ["AUTHORIZATION", "Basic agent-own-token-3"],
+        ["Proxy-Authorization", "Basic agent-proxy-cred"],
+        ["x-api-key", "agent-own-key"],
+      ],
+    });
+    assert.equal(res.status, 200);
+    const [seen] = await ep.getSeenRequests();
+    assert.ok(seen);
+    const auth = seen.rawHeaders.filter(([k]) => k.toLowerCase() === "authorization");
+    assert.deepEqual(auth.map(([, v]) => v), [`Bearer ${FAKE_TOKENS.github}`]);
+    assert.equal(seen.rawHeaders.filter(([k]) => /^(proxy-authorization|x-api-key)$/i.test(k)).length, 0);
+    assert.ok(!JSON.stringify(seen.rawHeaders).includes("agent-own"));
+  });
+
+  it("injects a custom header credential, replacing the agent's", async () => {
+    const ep = await f.upstream.forPost("/v1/messages").thenReply(200, "{}");
+    const res = await agentRequest({
+      proxyPort: f.proxy.port,
+      ca: f.bottleCa.cert,
+      host: "api.anthropic.test",
+      method: "POST",
+      target: "/v1/messages",
+      headers: [["X-Api-Key", "agent-guess"], ["content-type", "application/json"]],
+      body: JSON.stringify({ model: "m", messages: [] }),
+    });
+    assert.equal(res.status, 200);
+    const [seen] = await ep.getSeenRequests();
+    assert.ok(seen);
+    assert.deepEqual(seen.rawHeaders.filter(([k]) => k.toLowerCase() === "x-api-key").map(([, v]) => v), [FAKE_TOKENS.anthropic]);
+    assert.equal(seen.rawHeaders.filter(([k]) => k.toLowerCase() === "authorization").length, 0);
+    assert.equal(await seen.body.getText(), JSON.stringify({ model: "m", messages: [] }));
+  });
+
+  it("forwards a POST body intact on an unauthenticated route without adding credentials", async () => {
+    const ep = await f.upstream.forGet("/open").thenReply(200, "open");
+    const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "open.test", target: "/open", headers: [["Authorization", "Bearer agent-sent"]] });
+    assert.equal(res.status, 200);
+    const [seen] = await ep.getSeenRequests();
+    assert.ok(seen);
+    assert.equal(seen.headers.authorization, undefined);
+  });
+
+  it("serves plain HTTP only on routes that allow it, without credentials", async () => {
+    const ep = await f.upstream.forGet("/plain").thenReply(200, "plain");
+    const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, scheme: "http", host: "plain.test", target: "/plain" });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), "plain");
+    assert.equal((await ep.getSeenRequests()).length, 1);
+  });
+
+  it("writes one audit line per decision, with no token or header value in any output", async () => {
+    const decisions = f.proxy.events("decision");
+    assert.ok(decisions.length >= 5, `saw ${decisions.length} decisions`);
+    const allowed = decisions.find((d) => d.path === "/repos/acme/widget/issues");
+    assert.ok(allowed);
+    assert.equal(allowed.verdict, "allow");
+    assert.equal(allowed.route, 0);
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.host, "api.github.test");
+    for (const key of ["time", "bottle", "method", "host", "path", "route", "verdict", "reason", "status", "bytes", "duration_ms"]) {
+      assert.ok(key in allowed, `audit line lacks ${key}`);
+    }
+    const out = proxyOutput(f);
+    for (const secret of [...Object.values(FAKE_TOKENS), "agent-own-token", "agent-proxy-cred", "agent-guess"]) {
+      assert.ok(!out.includes(secret), `proxy output contains ${secret.slice(0, 12)}...`);
+    }
+  });
+});
