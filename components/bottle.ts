@@ -1,0 +1,164 @@
+/**
+ * The Bottle component: turns a bottle's plan (plan.ts) into tls and docker resources, and
+ * nothing more. Every decision is in the plan; this file only resolves references (the CA,
+ * the tokens, the proxy image) into Pulumi inputs.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { ContainerRole, NetworkRole } from "./naming";
+import type { BottleCommands, BottlePlan, ContainerPlan, EnvVar, FileContent, NetworkRef } from "./plan-types";
+import type { TokenSource } from "./token-source";
+
+export interface BottleArgs {
+  /** The bottle's plan (planBottle); the component declares exactly this. */
+  readonly plan: BottlePlan;
+  /** The egress-proxy image containers run (declareProxyImage's `ref`). */
+  readonly proxyImage: pulumi.Input<string>;
+  /** Where the route tokens come from; each becomes a secret Output. */
+  readonly tokens: Pick<TokenSource, "secret">;
+}
+
+/** What a user needs to use a bottle; exported per bottle by the stack. */
+export interface BottleOutputs {
+  readonly enter: pulumi.Output<string>;
+  readonly auditLog: pulumi.Output<string>;
+  readonly list: pulumi.Output<string>;
+  readonly containers: pulumi.Output<Partial<Record<ContainerRole, string>>>;
+  readonly networks: pulumi.Output<Partial<Record<NetworkRole, string>>>;
+}
+
+type Ca = { cert: tls.SelfSignedCert; key: tls.PrivateKey };
+
+function labelInputs(labels: Readonly<Record<string, string>>): { label: string; value: string }[] {
+  return Object.entries(labels).map(([label, value]) => ({ label, value }));
+}
+
+/** Env as `NAME=value`; a list holding a token is one secret Output as a whole. */
+function envInputs(env: readonly EnvVar[], tokens: Pick<TokenSource, "secret">): pulumi.Input<pulumi.Input<string>[]> {
+  if (!env.some((e) => e.value.kind === "token")) {
+    return env.map((e) => `${e.name}=${e.value.kind === "text" ? e.value.text : ""}`);
+  }
+  const entries = env.map((e) =>
+    e.value.kind === "text" ? pulumi.output(`${e.name}=${e.value.text}`) : pulumi.interpolate`${e.name}=${tokens.secret(e.value.tokenRef)}`,
+  );
+  return pulumi.secret(pulumi.all(entries));
+}
+
+function contentInput(content: FileContent, ca: Ca): pulumi.Input<string> {
+  switch (content.kind) {
+    case "text":
+      return content.text;
+    case "ca-cert":
+      return ca.cert.certPem;
+    case "ca-key":
+      // PKCS#8 reads the same for ECDSA and RSA keys; secret even where a provider would not mark it
+      return pulumi.secret(ca.key.privateKeyPemPkcs8);
+  }
+}
+
+export class Bottle extends pulumi.ComponentResource {
+  readonly plan: BottlePlan;
+  readonly ca: Ca;
+  readonly networks: Readonly<Partial<Record<NetworkRole, docker.Network>>>;
+  readonly containers: Readonly<Partial<Record<ContainerRole, docker.Container>>>;
+  readonly outputs: BottleOutputs;
+
+  constructor(name: string, args: BottleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bot-bottle:index:Bottle", name, {}, opts);
+    const { plan } = args;
+    this.plan = plan;
+
+    const key = new tls.PrivateKey(plan.ca.keyResourceName, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+    const cert = new tls.SelfSignedCert(
+      plan.ca.certResourceName,
+      {
+        privateKeyPem: key.privateKeyPem,
+        isCaCertificate: true,
+        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+        validityPeriodHours: plan.ca.validityHours,
+        earlyRenewalHours: plan.ca.earlyRenewalHours,
+        subject: { commonName: plan.ca.commonName, organization: "bot-bottle" },
+      },
+      { parent: this },
+    );
+    this.ca = { key, cert };
+
+    // fixed Docker names: a replacement must delete the old object before creating the new one
+    const named = { parent: this, deleteBeforeReplace: true };
+    const networks: Partial<Record<NetworkRole, docker.Network>> = {};
+    for (const n of plan.networks) {
+      networks[n.role] = new docker.Network(
+        n.resourceName,
+        { name: n.name, driver: "bridge", internal: n.internal, labels: labelInputs(n.labels) },
+        named,
+      );
+    }
+    this.networks = networks;
+
+    const networkInput = (ref: NetworkRef): pulumi.Input<string> => {
+      if (ref.kind === "existing") return ref.name;
+      const net = networks[ref.role];
+      if (!net) throw new Error(`internal: plan of bottle ${plan.name} attaches to undeclared network ${ref.role}`);
+      return net.name;
+    };
+    const containers: Partial<Record<ContainerRole, docker.Container>> = {};
+    for (const c of plan.containers) {
+      containers[c.role] = this.declareContainer(c, args, networkInput, named);
+    }
+    this.containers = containers;
+
+    this.outputs = outputsOf(plan.commands, containers, networks);
+    this.registerOutputs({ ...this.outputs });
+  }
+
+  private declareContainer(
+    c: ContainerPlan,
+    args: BottleArgs,
+    networkInput: (ref: NetworkRef) => pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+  ): docker.Container {
+    return new docker.Container(
+      c.resourceName,
+      {
+        name: c.name,
+        image: c.image.kind === "proxy-image" ? args.proxyImage : c.image.ref,
+        ...(c.command !== undefined ? { command: [...c.command] } : {}),
+        ...(c.user !== undefined ? { user: c.user } : {}),
+        envs: envInputs(c.env, args.tokens),
+        uploads: c.uploads.map((u) => ({ file: u.file, permissions: u.permissions, content: contentInput(u.content, this.ca) })),
+        networksAdvanced: c.networks.map((a) => ({ name: networkInput(a.network), aliases: [...a.aliases] })),
+        labels: labelInputs(c.labels),
+        capabilities: { drops: [...c.capDrop] },
+        securityOpts: [...c.securityOpts],
+        memory: c.memoryMb,
+        cpus: c.cpus,
+        ...(c.nproc !== undefined ? { ulimits: [{ name: "nproc", soft: c.nproc, hard: c.nproc }] } : {}),
+        ...(c.healthcheck !== undefined ? { healthcheck: { ...c.healthcheck, tests: [...c.healthcheck.tests] } } : {}),
+        restart: c.restart,
+        mustRun: true,
+      },
+      opts,
+    );
+  }
+}
+
+function outputsOf(
+  commands: BottleCommands,
+  containers: Partial<Record<ContainerRole, docker.Container>>,
+  networks: Partial<Record<NetworkRole, docker.Network>>,
+): BottleOutputs {
+  const names = <K extends string>(m: Partial<Record<K, { name: pulumi.Output<string> }>>) =>
+    pulumi.all(Object.fromEntries(Object.entries(m).map(([k, r]) => [k, (r as { name: pulumi.Output<string> }).name]))) as pulumi.Output<
+      Partial<Record<K, string>>
+    >;
+  // the commands wait for the containers, so a shown command names something that exists
+  const after = <T>(value: T) => pulumi.all(Object.values(containers).map((c) => c?.id)).apply(() => value);
+  return {
+    enter: after(commands.enter),
+    auditLog: after(commands.auditLog),
+    list: after(commands.list),
+    containers: names(containers),
+    networks: names(networks),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * The stack configuration of bot-bottle (`bot-bottle:bottles` and friends), as a zod schema.
+ *
+ * This schema checks the shape of the config and the fields that only the Pulumi side knows
+ * (names, images, limits, pipelock). What a route may say (hostnames, path patterns, methods,
+ * auth schemes) is checked by the shared `routes.yaml` schema in `proxy/src/routes-schema.ts`
+ * when the routes are rendered (see `routes-file.ts`), so that both sides agree by construction.
+ *
+ * Custom messages read `<what is wrong>; <how to fix>`; `config-errors.ts` adds the field path.
+ */
+import { isIP } from "node:net";
+import { z } from "zod";
+import {
+  AGENT_DEFAULT_LIMITS, AGENT_DEFAULT_USER, PIPELOCK_DEFAULT_IMAGE,
+  PIPELOCK_DEFAULT_MAX_TUNNEL_SECONDS, PROXY_DEFAULT_IMAGE_NAME,
+} from "./constants";
+
+/** Bottle names become Docker names (`bb-<name>-egress-proxy`): short DNS labels. */
+const BOTTLE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+/** A Pulumi config key in the project namespace (`pulumi config set --secret <key>`). */
+const CONFIG_KEY = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+/** pipelock host patterns: exact hosts or `*.example.com`. */
+const HOST_PATTERN = new RegExp(`^(?:\\*\\.)?(?:${LABEL}\\.)*${LABEL}$`);
+/** `uid`, `uid:gid`, `name` or `name:group`, as `docker run --user` takes it. */
+const USER = /^(?:[0-9]+|[a-z_][a-z0-9_-]*)(?::(?:[0-9]+|[a-z_][a-z0-9_-]*))?$/;
+const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/;
+
+/** A required string: says whether it is missing or of the wrong type, then how to fix it. */
+function text(fix: string) {
+  return z
+    .string({ error: (iss) => `${iss.input === undefined ? "is required" : "must be a string"}; ${fix}` })
+    .min(1, `must not be empty; ${fix}`);
+}
+
+function imageRef(fix: string) {
+  return text(fix).refine((s) => s === "" || IMAGE_REF.test(s), `must be a Docker image reference without spaces; ${fix}`);
+}
+
+/** An image is pinned when it names a digest, or a tag other than `latest`. */
+export function isPinnedImage(ref: string): boolean {
+  if (ref.includes("@sha256:")) return true;
+  const last = ref.slice(ref.lastIndexOf("/") + 1);
+  const colon = last.lastIndexOf(":");
+  return colon > 0 && last.slice(colon + 1) !== "latest";
+}
+
+const hostPattern = z
+  .string()
+  .transform((h) => h.toLowerCase())
+  .refine((h) => HOST_PATTERN.test(h) || isIP(h) === 4, {
+    message: "must be a hostname (optionally `*.` for subdomains) or an IPv4 address; drop any scheme, port or path",
+  });
+
+const cidr = z.string().refine(
+  (c) => {
+    const [addr, bits, ...rest] = c.split("/");
+    const family = isIP(addr ?? "");
+    const max = family === 4 ? 32 : 128;
+    return rest.length === 0 && family !== 0 && bits !== undefined && /^[0-9]{1,3}$/.test(bits) && Number(bits) <= max;
+  },
+  { message: "must be a CIDR such as 172.30.0.0/16; write the network address and prefix length" },
+);
+
+const limits = z
+  .strictObject({
+    memory_mb: z.number().int().min(64, "must be at least 64; give the agent's memory limit in MB").max(1 << 20)
+      .default(AGENT_DEFAULT_LIMITS.memory_mb),
+    cpus: z.number().positive("must be positive; give a CPU count such as 1.5").max(1024).default(AGENT_DEFAULT_LIMITS.cpus),
+    pids: z.number().int().min(16, "must be at least 16; give the agent's process limit").max(1 << 22)
+      .default(AGENT_DEFAULT_LIMITS.pids),
+  })
+  .prefault({});
+
+const agent = z.strictObject(
+  {
+    image: imageRef("set agent.image to the agent's image, e.g. bot-bottle/base:bookworm"),
+    command: z.array(z.string()).min(1, "must not be empty; omit it to keep the container idle for `docker exec`").optional(),
+    user: z.string().regex(USER, "must be a uid, uid:gid or user name; e.g. 10001").default(AGENT_DEFAULT_USER),
+    limits,
+  },
+  { error: (iss) => (iss.code === "invalid_type" ? "is required; set agent: { image: <image> }" : undefined) },
+);
+
+const pipelock = z
+  .strictObject({
+    url: z.string().optional(),
+    network: text("name an existing Docker network that reaches the pipelock at `url`").optional(),
+    image: imageRef("give a pinned pipelock image, e.g. " + PIPELOCK_DEFAULT_IMAGE).optional(),
+    extra_hosts: z.array(hostPattern).optional(),
+    trusted_domains: z.array(hostPattern).optional(),
+    ssrf_ip_allowlist: z.array(cidr).optional(),
+    max_tunnel_seconds: z.number().int().min(1).max(7 * 86400).optional(),
+  })
+  .prefault({})
+  .superRefine((p, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    if (p.url !== undefined) {
+      const problem = pipelockUrlProblem(p.url);
+      if (problem) issue("url", problem);
+      for (const key of ["image", "extra_hosts", "trusted_domains", "ssrf_ip_allowlist", "max_tunnel_seconds"] as const) {
+        if (p[key] !== undefined) issue(key, "only applies to a pipelock container the bottle runs; drop it or drop `url`");
+      }
+    } else {
+      if (p.network !== undefined) issue("network", "only applies with `url` (an existing pipelock); drop it or set `url`");
+      if (p.image !== undefined && !isPinnedImage(p.image)) {
+        issue("image", "is not pinned; give a tag other than latest or a @sha256: digest");
+      }
+    }
+  })
+  .transform((p) =>
+    p.url !== undefined
+      ? { kind: "url" as const, url: normalisePipelockUrl(p.url), network: p.network }
+      : {
+          kind: "container" as const,
+          image: p.image ?? PIPELOCK_DEFAULT_IMAGE,
+          extra_hosts: p.extra_hosts ?? [],
+          trusted_domains: p.trusted_domains ?? [],
+          ssrf_ip_allowlist: p.ssrf_ip_allowlist ?? [],
+          max_tunnel_seconds: p.max_tunnel_seconds ?? PIPELOCK_DEFAULT_MAX_TUNNEL_SECONDS,
+        },
+  );
+
+/** Why `url` cannot name a pipelock, or undefined. Never echoes the URL: it might hold a password. */
+function pipelockUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "is not a URL; write it as http://<host>:<port>";
+  }
+  if (u.protocol !== "http:") return "must use http:// (pipelock's forward proxy speaks plain HTTP and CONNECT); write http://<host>:<port>";
+  if (u.username || u.password) return "must not carry credentials; remove user:password from the URL";
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return "must not have a path, query or fragment; write http://<host>:<port>";
+  return undefined;
+}
+
+function normalisePipelockUrl(url: string): string {
+  const u = new URL(url);
+  return `http://${u.host}`;
+}
+
+const routeAuth = z
+  .strictObject({
+    scheme: z.string().optional(),
+    header: z.string().optional(),
+    token_ref: text("name the Pulumi config secret that holds the token, e.g. githubToken")
+      .regex(CONFIG_KEY, "must be a Pulumi config key (a letter, then letters, digits, - or _); e.g. githubToken"),
+  })
+  .superRefine((a, ctx) => {
+    if ((a.scheme === undefined) === (a.header === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "needs exactly one of `scheme` (Authorization: <scheme> <token>) or `header` (<header>: <token>); set one",
+      });
+    }
+  });
+
+/** Field types only: the shared routes schema checks the values (see routes-file.ts). */
+export const routeConfigSchema = z.strictObject({
+  host: text("name the upstream host, e.g. api.github.com"),
+  port: z.number().optional(),
+  path_allowlist: z.array(z.string()).optional(),
+  methods: z.array(z.string()).optional(),
+  websocket: z.boolean().optional(),
+  plain_http: z.boolean().optional(),
+  auth: routeAuth.optional(),
+});
+
+const upstreamCaPem = z
+  .string()
+  .refine((pem) => !/PRIVATE KEY/.test(pem), {
+    message: "looks like a private key; give only the CA certificate (never put keys in plain config)",
+  })
+  .refine((pem) => /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem), {
+    message: "must be one or more PEM certificates (-----BEGIN CERTIFICATE-----); paste the CA certificate",
+  });
+
+const egressProxy = z.strictObject(
+  {
+    routes: z.array(routeConfigSchema, { error: "must be a list of routes; see components/README.md" })
+      .min(1, "must list at least one route; a bottle without routes can reach nothing"),
+    upstream_ca_pem: upstreamCaPem.optional(),
+  },
+  { error: (iss) => (iss.code === "invalid_type" ? "is required; set egress_proxy: { routes: [...] }" : undefined) },
+);
+
+/** One bottle, as listed in `bot-bottle:bottles`. */
+export const bottleSchema = z.strictObject({
+  name: text("give the bottle a short name such as dev")
+    .regex(BOTTLE_NAME, "must be a DNS label of at most 32 characters (a-z, 0-9, -); e.g. dev"),
+  agent,
+  pipelock,
+  egress_proxy: egressProxy,
+});
+
+const bottles = z
+  .array(bottleSchema, { error: "must be a list of bottles; set it in the stack file (see Pulumi.example.yaml)" })
+  .min(1, "must list at least one bottle; see Pulumi.example.yaml")
+  .superRefine((list, ctx) => {
+    const first = new Map<string, number>();
+    list.forEach((b, i) => {
+      const j = first.get(b.name);
+      if (j === undefined) first.set(b.name, i);
+      else ctx.addIssue({ code: "custom", path: [i, "name"], message: `repeats the name of bottles[${j}]; give each bottle its own name` });
+    });
+  });
+
+/** The whole stack config: what `index.ts` reads from Pulumi config, or what a test passes. */
+export const stackConfigSchema = z.strictObject({
+  bottles,
+  proxyImageName: imageRef("name the local proxy image, e.g. " + PROXY_DEFAULT_IMAGE_NAME).default(PROXY_DEFAULT_IMAGE_NAME),
+  proxyBaseImage: imageRef("name a local Node 20 image, e.g. bot-bottle/base:bookworm").optional(),
+});
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type BottleConfig = StackConfig["bottles"][number];
+export type RouteConfig = BottleConfig["egress_proxy"]["routes"][number];
+export type PipelockConfig = BottleConfig["pipelock"];
+export type AgentLimits = BottleConfig["agent"]["limits"];

@@ -1,0 +1,57 @@
+/**
+ * Fixed facts of a bottle, shared by the planner and its tests. The proxy side reads the same
+ * paths and variable names (its contract), so change them only together with `proxy/`.
+ */
+
+/** Where the egress proxy reads its files (the seed's paths, kept). */
+export const PROXY_DIR = "/etc/egress-proxy";
+export const PROXY_ROUTES_FILE = `${PROXY_DIR}/routes.yaml`;
+export const PROXY_CA_CERT_FILE = `${PROXY_DIR}/ca.pem`;
+export const PROXY_CA_KEY_FILE = `${PROXY_DIR}/ca-key.pem`;
+export const PROXY_UPSTREAM_CA_FILE = `${PROXY_DIR}/upstream-ca.pem`;
+
+/** The proxy's name on the internal network, and its port there. */
+export const PROXY_ALIAS = "egress-proxy";
+export const PROXY_PORT = 8080;
+export const PROXY_URL = `http://${PROXY_ALIAS}:${PROXY_PORT}`;
+/** Health listener: loopback only, for the Docker healthcheck inside the container. */
+export const PROXY_HEALTH_LISTEN = "127.0.0.1:9090";
+export const PROXY_HEALTHCHECK = ["CMD", "node", "/app/dist/healthcheck.js"];
+/** Prefix of the token slots; slot n is `${TOKEN_SLOT_PREFIX}${n}`. */
+export const TOKEN_SLOT_PREFIX = "EGRESS_PROXY_TOKEN_";
+
+/** The bottle CA as the agent sees it. */
+export const AGENT_CA_FILE = "/etc/bot-bottle/ca.pem";
+
+/** pipelock as a container of the bottle: alias on the egress network, port, config path. */
+export const PIPELOCK_ALIAS = "pipelock";
+export const PIPELOCK_PORT = 8888;
+export const PIPELOCK_CONFIG_FILE = "/etc/pipelock/pipelock.yaml";
+/** Built locally by scripts/pipelock-image.sh (FROM scratch, entrypoint /pipelock). */
+export const PIPELOCK_DEFAULT_IMAGE = "bot-bottle/pipelock:2.3.0";
+/** The image's own user (scripts/pipelock-image.sh); upstream images run as root without it. */
+export const PIPELOCK_USER = "65534:65534";
+
+/** The egress-proxy image, built from ./proxy and never pushed. */
+export const PROXY_DEFAULT_IMAGE_NAME = "bot-bottle/egress-proxy:local";
+
+/** Agent defaults: a non-root uid that base images here create (scripts/base-image.sh). */
+export const AGENT_DEFAULT_USER = "10001";
+/** Keeps the agent container alive so that `docker exec` can enter it. */
+export const AGENT_DEFAULT_COMMAND = ["sleep", "infinity"];
+export const AGENT_DEFAULT_LIMITS = { memory_mb: 2048, cpus: 2, pids: 512 } as const;
+/** The proxy buffers little (streaming), but TLS to many hosts costs memory. */
+export const PROXY_LIMITS = { memory_mb: 512, cpus: 1 } as const;
+export const PIPELOCK_LIMITS = { memory_mb: 256, cpus: 1 } as const;
+/** Long SSE streams outlive pipelock's default 300 s tunnel cap. */
+export const PIPELOCK_DEFAULT_MAX_TUNNEL_SECONDS = 3600;
+
+/** Label keys on every Docker object of a bottle: `docker ps -a --filter label=...`. */
+export const LABEL_BOTTLE = "bot-bottle.bottle";
+export const LABEL_ROLE = "bot-bottle.role";
+export const LABEL_MANAGED = "bot-bottle.managed";
+
+/** Docker names: `bb-<bottle>-<role>`. */
+export const DOCKER_NAME_PREFIX = "bb";
+/** Pulumi config namespace (the project name in Pulumi.yaml). */
+export const CONFIG_NAMESPACE = "bot-bottle";

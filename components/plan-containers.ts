@@ -1,0 +1,136 @@
+/**
+ * The three containers of a bottle as plan data: the agent, the egress proxy and (unless given
+ * by URL) pipelock. Every container drops all capabilities, sets no-new-privileges, publishes
+ * no port and carries the bottle's labels.
+ */
+import type { BottleConfig } from "./config-schema";
+import {
+  AGENT_CA_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
+  PROXY_CA_CERT_FILE, PROXY_CA_KEY_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
+  PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
+} from "./constants";
+import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
+import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan } from "./plan-types";
+import type { TokenSlot } from "./token-slots";
+
+const HARDENING = {
+  capDrop: ["ALL"],
+  securityOpts: ["no-new-privileges:true"],
+  restart: "unless-stopped",
+} as const;
+
+function text(name: string, value: string): EnvVar {
+  return { name, value: { kind: "text", text: value } };
+}
+
+function base(bottle: string, role: ContainerRole) {
+  return { role, resourceName: resourceName(bottle, role), name: containerName(bottle, role), labels: labelsFor(bottle, role), ...HARDENING };
+}
+
+/** Docker's `--cpus` as a decimal string, without float noise. */
+function cpuString(cpus: number): string {
+  return String(Math.round(cpus * 1000) / 1000);
+}
+
+/** A uid 0 or root user: RLIMIT_NPROC would count every root process on the host. */
+function isRootUser(user: string): boolean {
+  const who = user.split(":")[0];
+  return who === "0" || who === "root";
+}
+
+/**
+ * The agent: internal network only, no alias, no token anywhere, the bottle CA as its whole
+ * trust store. SSL_CERT_FILE replaces the system store rather than adding to it; that is
+ * right here, because every TLS peer the agent can reach is the proxy, whose leaf certificates
+ * the bottle CA signs.
+ */
+export function planAgent(bottle: BottleConfig): ContainerPlan {
+  const { agent } = bottle;
+  const env: EnvVar[] = [
+    ...["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map((n) => text(n, PROXY_URL)),
+    // the proxy itself must stay proxied-to, so it is not listed here
+    ...["NO_PROXY", "no_proxy"].map((n) => text(n, "localhost,127.0.0.1")),
+    ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"].map((n) => text(n, AGENT_CA_FILE)),
+  ];
+  return {
+    ...base(bottle.name, "agent"),
+    image: { kind: "ref", ref: agent.image },
+    command: agent.command ?? AGENT_DEFAULT_COMMAND,
+    user: agent.user,
+    env,
+    uploads: [{ file: AGENT_CA_FILE, content: { kind: "ca-cert" }, permissions: "0444" }],
+    networks: [{ network: { kind: "bottle", role: "internal" }, aliases: [] }],
+    memoryMb: agent.limits.memory_mb,
+    cpus: cpuString(agent.limits.cpus),
+    // @pulumi/docker 5.2.0 has no cgroup pids limit; RLIMIT_NPROC counts the agent uid's processes
+    ...(isRootUser(agent.user) ? {} : { nproc: agent.limits.pids }),
+  };
+}
+
+/**
+ * The egress proxy. It runs as root inside its container with ALL capabilities dropped and
+ * no-new-privileges: Docker uploads files owned by root, and the routes and the CA key must be
+ * owner-only (0600 / 0400), so only uid 0 can read them. Build context: see proxy-image.ts.
+ */
+export function planProxy(
+  bottle: BottleConfig,
+  routesContent: string,
+  slots: ReadonlyArray<TokenSlot>,
+  egress: NetworkRef,
+  pipelockUrl: string,
+): ContainerPlan {
+  const upstreamCa = bottle.egress_proxy.upstream_ca_pem;
+  const env: EnvVar[] = [
+    text("EGRESS_PROXY_ROUTES", PROXY_ROUTES_FILE),
+    text("EGRESS_PROXY_CA_CERT", PROXY_CA_CERT_FILE),
+    text("EGRESS_PROXY_CA_KEY", PROXY_CA_KEY_FILE),
+    text("EGRESS_PROXY_LISTEN", `0.0.0.0:${PROXY_PORT}`),
+    text("EGRESS_PROXY_HEALTH_LISTEN", PROXY_HEALTH_LISTEN),
+    text("EGRESS_PROXY_BOTTLE", bottle.name),
+    text("HTTPS_PROXY", pipelockUrl),
+    text("HTTP_PROXY", pipelockUrl),
+    ...(upstreamCa !== undefined ? [text("NODE_EXTRA_CA_CERTS", PROXY_UPSTREAM_CA_FILE)] : []),
+    ...slots.map((s): EnvVar => ({ name: s.slot, value: { kind: "token", tokenRef: s.tokenRef } })),
+  ];
+  const uploads: UploadPlan[] = [
+    { file: PROXY_ROUTES_FILE, content: { kind: "text", text: routesContent }, permissions: "0600" },
+    { file: PROXY_CA_CERT_FILE, content: { kind: "ca-cert" }, permissions: "0444" },
+    { file: PROXY_CA_KEY_FILE, content: { kind: "ca-key" }, permissions: "0400" },
+    ...(upstreamCa !== undefined
+      ? [{ file: PROXY_UPSTREAM_CA_FILE, content: { kind: "text", text: upstreamCa }, permissions: "0444" } as const]
+      : []),
+  ];
+  const networks: AttachmentPlan[] = [
+    { network: { kind: "bottle", role: "internal" }, aliases: [PROXY_ALIAS] },
+    { network: egress, aliases: [] },
+  ];
+  return {
+    ...base(bottle.name, "egress-proxy"),
+    image: { kind: "proxy-image" },
+    env,
+    uploads,
+    networks,
+    memoryMb: PROXY_LIMITS.memory_mb,
+    cpus: cpuString(PROXY_LIMITS.cpus),
+    healthcheck: { tests: PROXY_HEALTHCHECK, interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" },
+  };
+}
+
+/** The bottle's own pipelock: egress network (alias `pipelock`) and its outbound network. */
+export function planPipelock(bottle: BottleConfig, image: string, configContent: string): ContainerPlan {
+  return {
+    ...base(bottle.name, "pipelock"),
+    image: { kind: "ref", ref: image },
+    command: ["run", "--config", PIPELOCK_CONFIG_FILE, "--listen", `0.0.0.0:${PIPELOCK_PORT}`],
+    user: PIPELOCK_USER,
+    env: [],
+    // no secrets in it, and pipelock runs as a non-root uid that must read it
+    uploads: [{ file: PIPELOCK_CONFIG_FILE, content: { kind: "text", text: configContent }, permissions: "0444" }],
+    networks: [
+      { network: { kind: "bottle", role: "egress" }, aliases: [PIPELOCK_ALIAS] },
+      { network: { kind: "bottle", role: "outbound" }, aliases: [] },
+    ],
+    memoryMb: PIPELOCK_LIMITS.memory_mb,
+    cpus: cpuString(PIPELOCK_LIMITS.cpus),
+  };
+}

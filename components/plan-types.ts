@@ -1,0 +1,109 @@
+/**
+ * The plan of one bottle: every network, container, env var, upload and label, as plain data.
+ * Values that only exist at deployment time (the CA, the tokens, the proxy image) appear as
+ * references; `bottle.ts` resolves them into Pulumi inputs and declares nothing else.
+ */
+import type { ContainerRole, NetworkRole } from "./naming";
+import type { PipelockFile } from "./pipelock-config";
+import type { RenderedRoutes } from "./routes-file";
+import type { TokenSlot } from "./token-slots";
+
+/** File content: literal text, or the bottle CA's certificate or private key. */
+export type FileContent =
+  | { readonly kind: "text"; readonly text: string }
+  | { readonly kind: "ca-cert" }
+  | { readonly kind: "ca-key" };
+
+export interface UploadPlan {
+  readonly file: string;
+  readonly content: FileContent;
+  /** Octal mode; the provider uploads files owned by root. */
+  readonly permissions: string;
+}
+
+/** An env value: literal text, or the token under a Pulumi config key (a secret). */
+export type EnvValue = { readonly kind: "text"; readonly text: string } | { readonly kind: "token"; readonly tokenRef: string };
+
+export interface EnvVar {
+  readonly name: string;
+  readonly value: EnvValue;
+}
+
+/** A network of this bottle, or an existing one named in config (pipelock by URL). */
+export type NetworkRef = { readonly kind: "bottle"; readonly role: NetworkRole } | { readonly kind: "existing"; readonly name: string };
+
+export interface AttachmentPlan {
+  readonly network: NetworkRef;
+  readonly aliases: readonly string[];
+}
+
+/** The container image: the stack's egress-proxy build, or an image reference. */
+export type ImageRef = { readonly kind: "proxy-image" } | { readonly kind: "ref"; readonly ref: string };
+
+export interface HealthcheckPlan {
+  readonly tests: readonly string[];
+  readonly interval: string;
+  readonly timeout: string;
+  readonly retries: number;
+  readonly startPeriod: string;
+}
+
+export interface ContainerPlan {
+  readonly role: ContainerRole;
+  readonly resourceName: string;
+  readonly name: string;
+  readonly image: ImageRef;
+  readonly command?: readonly string[];
+  readonly user?: string;
+  readonly env: readonly EnvVar[];
+  readonly uploads: readonly UploadPlan[];
+  readonly networks: readonly AttachmentPlan[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly capDrop: readonly string[];
+  readonly securityOpts: readonly string[];
+  readonly memoryMb: number;
+  /** Docker's `--cpus`, as the provider takes it (a decimal string). */
+  readonly cpus: string;
+  /** RLIMIT_NPROC: the provider has no cgroup pids limit (see plan.ts). */
+  readonly nproc?: number;
+  readonly healthcheck?: HealthcheckPlan;
+  readonly restart: "unless-stopped";
+}
+
+export interface NetworkPlan {
+  readonly role: NetworkRole;
+  readonly resourceName: string;
+  readonly name: string;
+  readonly internal: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface CaPlan {
+  readonly keyResourceName: string;
+  readonly certResourceName: string;
+  readonly commonName: string;
+  readonly validityHours: number;
+  readonly earlyRenewalHours: number;
+}
+
+/** How a user reaches a bottle: shell commands, shown as stack outputs. */
+export interface BottleCommands {
+  readonly enter: string;
+  readonly auditLog: string;
+  readonly list: string;
+  readonly pipelockLog?: string;
+}
+
+export interface BottlePlan {
+  readonly name: string;
+  readonly networks: readonly NetworkPlan[];
+  readonly containers: readonly ContainerPlan[];
+  readonly ca: CaPlan;
+  readonly tokenSlots: readonly TokenSlot[];
+  readonly routes: RenderedRoutes;
+  /** The rendered config of the bottle's own pipelock; absent with pipelock by URL. */
+  readonly pipelockConfig?: PipelockFile;
+  /** What the proxy uses as HTTPS_PROXY / HTTP_PROXY. */
+  readonly pipelockUrl: string;
+  readonly commands: BottleCommands;
+}

@@ -1,0 +1,56 @@
+/**
+ * Render a bottle's `routes.yaml` for the proxy and check it with the one shared schema
+ * (`proxy/src/routes-schema.ts`), so that a route the proxy would reject fails `pulumi preview`
+ * instead of a container start. The file is JSON (valid YAML) and never holds a token value
+ * nor a `token_ref` name: an authenticated route names its slot (`token_env`) only.
+ */
+import { routesFileSchema, type RoutesFile, type RoutesFileInput } from "../proxy/src/routes-schema";
+import type { RouteConfig } from "./config-schema";
+import { formatConfigIssues } from "./config-errors";
+
+type RouteInput = RoutesFileInput["routes"][number];
+
+/** The rendered file: what is uploaded, and the parsed view the proxy will hold. */
+export interface RenderedRoutes {
+  readonly document: RoutesFileInput;
+  readonly parsed: RoutesFile;
+  readonly content: string;
+}
+
+export type RenderResult = { ok: true; value: RenderedRoutes } | { ok: false; errors: string[] };
+
+function toRouteInput(route: RouteConfig, slotOf: ReadonlyMap<string, string>): RouteInput {
+  const out: RouteInput = { host: route.host };
+  if (route.port !== undefined) out.port = route.port;
+  if (route.path_allowlist !== undefined) out.path_allowlist = [...route.path_allowlist];
+  if (route.methods !== undefined) out.methods = [...route.methods];
+  if (route.websocket !== undefined) out.websocket = route.websocket;
+  if (route.plain_http !== undefined) out.plain_http = route.plain_http;
+  if (route.auth !== undefined) {
+    const slot = slotOf.get(route.auth.token_ref);
+    if (slot === undefined) throw new Error(`internal: no token slot for a route's token_ref`);
+    out.auth = route.auth.scheme !== undefined
+      ? { scheme: route.auth.scheme, token_env: slot }
+      : { header: route.auth.header ?? "", token_env: slot };
+  }
+  return out;
+}
+
+/**
+ * Render and validate. `configPath` is where these routes live in the stack config
+ * (e.g. `["bottles", 0, "egress_proxy"]`), so errors name the field the user wrote.
+ */
+export function renderRoutesFile(
+  routes: ReadonlyArray<RouteConfig>,
+  slotOf: ReadonlyMap<string, string>,
+  configPath: ReadonlyArray<PropertyKey>,
+): RenderResult {
+  const document: RoutesFileInput = { version: 1, routes: routes.map((r) => toRouteInput(r, slotOf)) };
+  const result = routesFileSchema.safeParse(document);
+  if (!result.success) {
+    // `token_env` is ours; the user wrote `token_ref` there
+    const issues = result.error.issues.map((i) => ({ ...i, path: i.path.map((p) => (p === "token_env" ? "token_ref" : p)) }));
+    return { ok: false, errors: formatConfigIssues(issues, configPath) };
+  }
+  return { ok: true, value: { document, parsed: result.data, content: `${JSON.stringify(document, null, 2)}\n` } };
+}

@@ -1,0 +1,121 @@
+import * as assert from "node:assert/strict";
+import { isPinnedImage, loadStack, stackConfigSchema, tokensFromRecord } from "../../components";
+import { FAKE_TOKENS, bottle, stack } from "./fixtures";
+
+const tokens = tokensFromRecord(FAKE_TOKENS);
+
+/** The errors of a config that must fail; asserts that it does. */
+function errorsOf(config: unknown, t = tokens): string[] {
+  const result = loadStack(config, t);
+  assert.equal(result.ok, false, "config was accepted");
+  return result.ok ? [] : result.errors;
+}
+
+describe("stack config validation", () => {
+  it("accepts the fixture and fills defaults", () => {
+    const parsed = stackConfigSchema.parse(stack(bottle("dev")));
+    const b = parsed.bottles[0]!;
+    assert.equal(b.agent.user, "10001");
+    assert.deepEqual(b.agent.limits, { memory_mb: 2048, cpus: 2, pids: 512 });
+    assert.equal(b.pipelock.kind, "container");
+    assert.equal(parsed.proxyImageName, "bot-bottle/egress-proxy:local");
+  });
+
+  const cases: { name: string; config: unknown; expect: RegExp[] }[] = [
+    { name: "missing bottles", config: {}, expect: [/^bot-bottle:bottles: must be a list of bottles; /] },
+    { name: "empty bottles", config: { bottles: [] }, expect: [/^bot-bottle:bottles: must list at least one bottle; /] },
+    {
+      name: "bad bottle name and missing agent image",
+      config: stack(bottle("Dev_1", { agent: {} as never })),
+      expect: [/^bot-bottle:bottles\[0\]\.name: must be a DNS label .*; e\.g\. dev$/, /^bot-bottle:bottles\[0\]\.agent\.image: is required; set agent\.image/],
+    },
+    {
+      name: "duplicate bottle names",
+      config: stack(bottle("dev"), bottle("dev")),
+      expect: [/^bot-bottle:bottles\[1\]\.name: repeats the name of bottles\[0\]; give each bottle its own name$/],
+    },
+    {
+      name: "unknown field",
+      config: stack({ ...bottle("dev"), egress_proxxy: {} } as never),
+      expect: [/^bot-bottle:bottles\[0\]: has unknown field\(s\) "egress_proxxy"; remove them or fix the spelling$/],
+    },
+    {
+      name: "no routes",
+      config: stack(bottle("dev", { egress_proxy: { routes: [] } })),
+      expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.routes: must list at least one route; /],
+    },
+    {
+      name: "route values checked by the shared routes schema",
+      config: stack(bottle("dev", { egress_proxy: { routes: [{ host: "https://api.github.com/", path_allowlist: ["/a/../b"] }] } })),
+      expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.routes\[0\]\.host: must be a hostname/, /^bot-bottle:bottles\[0\]\.egress_proxy\.routes\[0\]\.path_allowlist\[0\]: must not contain dot segments/],
+    },
+    {
+      name: "auth with both scheme and header",
+      config: stack(bottle("dev", { egress_proxy: { routes: [{ host: "a.example", auth: { scheme: "Bearer", header: "x-k", token_ref: "githubToken" } }] } })),
+      expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.routes\[0\]\.auth: needs exactly one of `scheme` .*; set one$/],
+    },
+    {
+      name: "auth on a forbidden header, reported at the user's field",
+      config: stack(bottle("dev", { egress_proxy: { routes: [{ host: "a.example", auth: { header: "Host", token_ref: "githubToken" } }] } })),
+      expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.routes\[0\]\.auth\.header: cannot carry a credential/],
+    },
+    {
+      name: "pipelock url with image fields and credentials",
+      config: stack(bottle("dev", { pipelock: { url: "http://user:pw@pipelock.example:8888", image: "x:1" } })),
+      expect: [/^bot-bottle:bottles\[0\]\.pipelock\.url: must not carry credentials; /, /^bot-bottle:bottles\[0\]\.pipelock\.image: only applies to a pipelock container/],
+    },
+    {
+      name: "unpinned pipelock image",
+      config: stack(bottle("dev", { pipelock: { image: "ghcr.io/luckypipewrench/pipelock:latest" } })),
+      expect: [/^bot-bottle:bottles\[0\]\.pipelock\.image: is not pinned; /],
+    },
+    {
+      name: "private key pasted as upstream CA",
+      config: stack(bottle("dev", { egress_proxy: { routes: [{ host: "a.example" }], upstream_ca_pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" } })),
+      expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.upstream_ca_pem: looks like a private key; /],
+    },
+    {
+      name: "bad limits",
+      config: stack(bottle("dev", { agent: { image: "x", limits: { memory_mb: 1, cpus: 0 } } })),
+      expect: [/^bot-bottle:bottles\[0\]\.agent\.limits\.memory_mb: must be at least 64; /, /^bot-bottle:bottles\[0\]\.agent\.limits\.cpus: must be positive; /],
+    },
+  ];
+  for (const c of cases) {
+    it(`rejects: ${c.name}`, () => {
+      const errors = errorsOf(c.config);
+      for (const re of c.expect) assert.ok(errors.some((e) => re.test(e)), `no error matches ${re}:\n${errors.join("\n")}`);
+      // ours say `<what>; <fix>`; the shared routes schema's say `must ...`, which is both
+      for (const e of errors) assert.match(e, /^bot-bottle:\S*: (.+; .+|must .+)/, "every message is `<path>: <what>; <fix>`");
+    });
+  }
+
+  it("collects problems across bottles in one run", () => {
+    const errors = errorsOf(stack(bottle("a", { agent: {} as never }), bottle("b", { egress_proxy: { routes: [{ host: "x..y" }] } })));
+    assert.ok(errors.some((e) => e.startsWith("bot-bottle:bottles[0].agent.image:")));
+    assert.ok(errors.some((e) => e.startsWith("bot-bottle:bottles[1].egress_proxy.routes[0].host:")));
+  });
+
+  it("names an unset or empty secret and the command that fixes it, never a value", () => {
+    const errors = errorsOf(stack(bottle("dev")), tokensFromRecord({ githubToken: "  " }));
+    assert.deepEqual(errors, [
+      "bot-bottle:bottles[0].egress_proxy.routes[0].auth.token_ref: the secret bot-bottle:githubToken is empty; run `pulumi config set --secret githubToken`",
+      "bot-bottle:bottles[0].egress_proxy.routes[1].auth.token_ref: the secret bot-bottle:anthropicKey is not set; run `pulumi config set --secret anthropicKey`",
+    ]);
+  });
+
+  it("never echoes a value pasted into the wrong field", () => {
+    const secret = "ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000";
+    const errors = errorsOf(stack(bottle("dev", {
+      agent: { image: `x ${secret}`, user: secret },
+      pipelock: { url: `http://u:${secret}@h:1` },
+      egress_proxy: { routes: [{ host: secret, auth: { scheme: "Bearer", token_ref: `${secret}!` } }] },
+    })));
+    assert.ok(errors.length >= 4, errors.join("\n"));
+    for (const e of errors) assert.ok(!e.includes("FAKEFAKE"), e);
+  });
+
+  it("tells pinned images apart", () => {
+    for (const ref of ["a:1", "ghcr.io/x/y:2.3.0", "localhost:5000/y:1", "y@sha256:abc"]) assert.ok(isPinnedImage(ref), ref);
+    for (const ref of ["a", "a:latest", "localhost:5000/y", "ghcr.io/x/y"]) assert.ok(!isPinnedImage(ref), ref);
+  });
+});
