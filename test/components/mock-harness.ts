@@ -1,0 +1,86 @@
+/**
+ * Pulumi mocks that record every registered resource with its inputs, secrets kept wrapped,
+ * plus helpers to unwrap Outputs and to find values that escaped a secret.
+ * Call `installMocks` before importing anything that declares resources.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Recorded {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export const FAKE_CA_KEY = "-----BEGIN EC PRIVATE KEY-----\nFAKE-CA-KEY-do-not-leak\n-----END EC PRIVATE KEY-----\n";
+export const FAKE_CA_KEY_PKCS8 = "-----BEGIN PRIVATE KEY-----\nFAKE-CA-KEY-PKCS8-do-not-leak\n-----END PRIVATE KEY-----\n";
+export const FAKE_CA_CERT = "-----BEGIN CERTIFICATE-----\nFAKE-CA-CERT\n-----END CERTIFICATE-----\n";
+export const FAKE_IMAGE_ID = "sha256:fake-egress-proxy-image";
+
+/** Every resource registered since `installMocks`, in order. */
+export const recorded: Recorded[] = [];
+
+/** Install the recording mocks (idempotent per process: later calls reuse the first). */
+export async function installMocks(): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "tls:index/privateKey:PrivateKey") {
+          state.privateKeyPem = FAKE_CA_KEY;
+          state.privateKeyPemPkcs8 = FAKE_CA_KEY_PKCS8;
+        }
+        if (args.type === "tls:index/selfSignedCert:SelfSignedCert") state.certPem = FAKE_CA_CERT;
+        if (args.type === "docker:index/image:Image") state.repoDigest = FAKE_IMAGE_ID;
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "bot-bottle",
+    "mocktest",
+    false,
+  );
+}
+
+/**
+ * The value of an Output, as a promise. Uses the Output's own promise (an SDK internal), which
+ * rejects when the Output fails, where a resolve() inside apply() would hang.
+ */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return (output as unknown as { promise(): Promise<T> }).promise();
+}
+
+/** Whether an Output is a secret. */
+export function isSecret(output: pulumi.Output<unknown>): Promise<boolean> {
+  return (output as unknown as { isSecret: Promise<boolean> }).isSecret;
+}
+
+function isSecretWrapper(v: unknown): v is { value: unknown } {
+  return typeof v === "object" && v !== null && (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+}
+
+/** Paths in `value` where `needle` appears in a string outside any secret wrapper. */
+export function plainOccurrences(value: unknown, needle: string, path = ""): string[] {
+  if (isSecretWrapper(value)) return [];
+  if (typeof value === "string") return value.includes(needle) ? [path || "(root)"] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plainOccurrences(v, needle, `${path}[${i}]`));
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => plainOccurrences(v, needle, path ? `${path}.${k}` : k));
+  }
+  return [];
+}
+
+/** Paths where `needle` appears at all, secret or not. */
+export function anyOccurrences(value: unknown, needle: string): boolean {
+  return JSON.stringify(value).includes(needle);
+}
+
+/** `value` with secret wrappers replaced by their contents. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (isSecretWrapper(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,214 @@
+/**
+ * The resource graph of the bot-bottle program under Pulumi mocks: which resources exist, what
+ * each container joins, and that tokens and the CA key stay inside secrets.
+ * Mocks first, then the program: a resource created before setMocks never resolves.
+ */
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  FAKE_CA_KEY, FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, installMocks, isSecret, plainOccurrences, recorded,
+  unwrapSecrets, valueOf, type Recorded,
+} from "./components/mock-harness";
+import { FAKE_ANTHROPIC_KEY, FAKE_GITHUB_TOKEN, FAKE_TOKENS, bottle, stack } from "./components/fixtures";
+
+type Components = typeof import("../components");
+let c: Components;
+
+const CONTAINER = "docker:index/container:Container";
+const NETWORK = "docker:index/network:Network";
+
+/** Run the program for `config` and wait until every resource it declared is registered. */
+async function run(config: unknown): Promise<{ defined: ReturnType<Components["defineBottles"]>; resources: Recorded[] }> {
+  const before = recorded.length;
+  const defined = c.defineBottles(config, c.tokensFromRecord(FAKE_TOKENS), { proxyContext: "/nonexistent/proxy" });
+  const all = Object.values(defined.bottles).flatMap((b) => [
+    b.urn, b.ca.key.id, b.ca.cert.id,
+    ...Object.values(b.containers).map((x) => x!.id), ...Object.values(b.networks).map((x) => x!.id),
+  ]);
+  await valueOf(pulumi.all([defined.proxyImage.id, ...all]));
+  return { defined, resources: recorded.slice(before) };
+}
+
+const named = (resources: Recorded[], type: string, name: string): Recorded => {
+  const r = resources.find((x) => x.type === type && x.name === name);
+  assert.ok(r, `no ${type} ${name}`);
+  return r;
+};
+const networksOf = (r: Recorded) => (r.inputs.networksAdvanced as { name: string; aliases?: string[] }[]).map((n) => [n.name, n.aliases ?? []]);
+
+describe("bot-bottle program under Pulumi mocks", function () {
+  this.timeout(20_000);
+
+  before(async () => {
+    await installMocks();
+    c = await import("../components");
+  });
+
+  describe("one bottle", () => {
+    let resources: Recorded[];
+    let defined: Awaited<ReturnType<typeof run>>["defined"];
+    before(async () => ({ defined, resources } = await run(stack(bottle("solo")))));
+
+    it("declares the component, the CA, three networks, three containers and one image", () => {
+      const count = (t: string) => resources.filter((r) => r.type === t).length;
+      assert.equal(count("bot-bottle:index:Bottle"), 1);
+      assert.equal(count("tls:index/privateKey:PrivateKey"), 1);
+      assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 1);
+      assert.equal(count(NETWORK), 3);
+      assert.equal(count(CONTAINER), 3);
+      assert.equal(count("docker:index/image:Image"), 1);
+    });
+
+    it("parents every child to the Bottle component", async () => {
+      const b = defined.bottles.solo!;
+      const urns = await valueOf(pulumi.all([...Object.values(b.containers).map((x) => x!.urn), ...Object.values(b.networks).map((x) => x!.urn), b.ca.key.urn]));
+      for (const urn of urns) assert.match(urn, /::bot-bottle:index:Bottle\$/, urn);
+    });
+
+    it("marks the internal and egress networks internal, the outbound one not", () => {
+      const flags = resources.filter((r) => r.type === NETWORK).map((r) => [r.inputs.name, r.inputs.internal]);
+      assert.deepEqual(flags, [["bb-solo-internal", true], ["bb-solo-egress", true], ["bb-solo-outbound", false]]);
+    });
+
+    it("attaches each container to its networks with the right aliases", () => {
+      assert.deepEqual(networksOf(named(resources, CONTAINER, "solo-agent")), [["bb-solo-internal", []]]);
+      assert.deepEqual(networksOf(named(resources, CONTAINER, "solo-egress-proxy")), [["bb-solo-internal", ["egress-proxy"]], ["bb-solo-egress", []]]);
+      assert.deepEqual(networksOf(named(resources, CONTAINER, "solo-pipelock")), [["bb-solo-egress", ["pipelock"]], ["bb-solo-outbound", []]]);
+    });
+
+    it("publishes no port and runs no container privileged", () => {
+      for (const r of resources.filter((x) => x.type === CONTAINER)) {
+        assert.equal(r.inputs.ports, undefined, r.name);
+        assert.notEqual(r.inputs.publishAllPorts, true, r.name);
+        assert.notEqual(r.inputs.privileged, true, r.name);
+        assert.deepEqual(r.inputs.capabilities, { drops: ["ALL"] }, r.name);
+        assert.deepEqual(r.inputs.securityOpts, ["no-new-privileges:true"], r.name);
+      }
+    });
+
+    it("labels every network and container", () => {
+      for (const r of resources.filter((x) => x.type === CONTAINER || x.type === NETWORK)) {
+        const labels = Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+        assert.equal(labels["bot-bottle.bottle"], "solo", r.name);
+        assert.equal(labels["bot-bottle.managed"], "true", r.name);
+      }
+    });
+
+    it("keeps every token and the CA key inside secrets, in every input", () => {
+      for (const needle of [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, "FAKE-CA-KEY"]) {
+        const leaks = resources.flatMap((r) => plainOccurrences(r.inputs, needle).map((p) => `${r.type} ${r.name}: ${p}`));
+        assert.deepEqual(leaks, [], `${needle} outside a secret`);
+      }
+      const proxy = named(resources, CONTAINER, "solo-egress-proxy");
+      assert.ok(anyOccurrences(proxy.inputs.envs, FAKE_GITHUB_TOKEN), "the proxy did get the token");
+    });
+
+    it("puts the tokens in the proxy's env slots, shared secrets sharing one", () => {
+      const envs = unwrapSecrets(named(resources, CONTAINER, "solo-egress-proxy").inputs.envs) as string[];
+      assert.deepEqual(envs.filter((e) => e.startsWith("EGRESS_PROXY_TOKEN_")), [
+        `EGRESS_PROXY_TOKEN_1=${FAKE_GITHUB_TOKEN}`,
+        `EGRESS_PROXY_TOKEN_2=${FAKE_ANTHROPIC_KEY}`,
+      ]);
+    });
+
+    it("gives the agent and pipelock no token and no CA key, even as secrets", () => {
+      for (const name of ["solo-agent", "solo-pipelock"]) {
+        const inputs = named(resources, CONTAINER, name).inputs;
+        for (const needle of [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, "FAKE-TOKEN", FAKE_CA_KEY_PKCS8, FAKE_CA_KEY]) {
+          assert.ok(!anyOccurrences(inputs, needle), `${name} holds ${needle}`);
+        }
+      }
+    });
+
+    it("uploads routes.yaml, the CA cert and the owner-only CA key to the proxy", () => {
+      const uploads = unwrapSecrets(named(resources, CONTAINER, "solo-egress-proxy").inputs.uploads) as { file: string; content: string; permissions: string }[];
+      assert.deepEqual(uploads.map((u) => [u.file, u.permissions]), [
+        ["/etc/egress-proxy/routes.yaml", "0600"], ["/etc/egress-proxy/ca.pem", "0444"], ["/etc/egress-proxy/ca-key.pem", "0400"],
+      ]);
+      assert.equal(uploads[2]!.content, FAKE_CA_KEY_PKCS8);
+      assert.deepEqual(JSON.parse(uploads[0]!.content), JSON.parse(defined.bottles.solo!.plan.routes.content));
+    });
+
+    it("runs the proxy from the built image, which is never pushed", () => {
+      const image = named(resources, "docker:index/image:Image", "egress-proxy-image");
+      assert.equal(image.inputs.skipPush, true);
+      assert.equal(image.inputs.imageName, "bot-bottle/egress-proxy:local");
+      assert.equal(named(resources, CONTAINER, "solo-egress-proxy").inputs.image, FAKE_IMAGE_ID);
+    });
+
+    it("outputs how to enter the bottle and read its audit log", async () => {
+      const o = defined.outputs.solo!;
+      assert.equal(await valueOf(o.enter), "docker exec -it bb-solo-agent sh");
+      assert.equal(await valueOf(o.auditLog), "docker logs -f bb-solo-egress-proxy");
+      assert.deepEqual(await valueOf(o.containers), { agent: "bb-solo-agent", "egress-proxy": "bb-solo-egress-proxy", pipelock: "bb-solo-pipelock" });
+      assert.equal(await isSecret(o.enter), false);
+    });
+  });
+
+  describe("several bottles", () => {
+    let resources: Recorded[];
+    before(async () => ({ resources } = await run({ ...stack(bottle("red"), bottle("blue")), proxyBaseImage: "bot-bottle/base:bookworm" })));
+
+    it("gives each bottle its own networks and containers, and builds the proxy image once", () => {
+      assert.equal(resources.filter((r) => r.type === "docker:index/image:Image").length, 1);
+      assert.deepEqual(networksOf(named(resources, CONTAINER, "red-agent")), [["bb-red-internal", []]]);
+      assert.deepEqual(networksOf(named(resources, CONTAINER, "blue-agent")), [["bb-blue-internal", []]]);
+      assert.deepEqual(networksOf(named(resources, CONTAINER, "blue-egress-proxy")), [["bb-blue-internal", ["egress-proxy"]], ["bb-blue-egress", []]]);
+      const names = resources.filter((r) => r.type === CONTAINER || r.type === NETWORK).map((r) => r.inputs.name as string);
+      assert.equal(new Set(names).size, names.length, "Docker names collide");
+      assert.equal(resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey").length, 2, "one CA per bottle");
+    });
+
+    it("passes the configured base image to the proxy build", () => {
+      const build = named(resources, "docker:index/image:Image", "egress-proxy-image").inputs.build as { args?: Record<string, string> };
+      assert.deepEqual(build.args, { BASE_IMAGE: "bot-bottle/base:bookworm" });
+    });
+  });
+
+  describe("pipelock by URL", () => {
+    it("declares no pipelock container and no outbound network", async () => {
+      const { resources } = await run(stack(bottle("byurl", { pipelock: { url: "http://pipelock.example:8888" } })));
+      assert.deepEqual(resources.filter((r) => r.type === CONTAINER).map((r) => r.name), ["byurl-agent", "byurl-egress-proxy"]);
+      assert.deepEqual(resources.filter((r) => r.type === NETWORK).map((r) => r.name), ["byurl-internal", "byurl-egress"]);
+      const envs = unwrapSecrets(named(resources, CONTAINER, "byurl-egress-proxy").inputs.envs) as string[];
+      assert.ok(envs.includes("HTTPS_PROXY=http://pipelock.example:8888"));
+    });
+  });
+
+  describe("bad config", () => {
+    it("throws every problem at once and declares nothing", () => {
+      const before = recorded.length;
+      assert.throws(
+        () => c.defineBottles(stack(bottle("ok"), bottle("Bad!")), c.tokensFromRecord({ githubToken: "" })),
+        (err: Error) => {
+          assert.ok(err instanceof c.BottleConfigError);
+          assert.match(err.message, /bot-bottle:bottles\[1\]\.name: must be a DNS label/);
+          assert.match(err.message, /the secret bot-bottle:githubToken is empty; run `pulumi config set --secret githubToken`/);
+          assert.match(err.message, /the secret bot-bottle:anthropicKey is not set/);
+          return true;
+        },
+      );
+      assert.equal(recorded.length, before);
+    });
+  });
+
+  describe("stack config wiring (index.ts)", () => {
+    it("reads bottles and secrets from Pulumi config and exports the bottle outputs", async () => {
+      pulumi.runtime.setAllConfig(
+        {
+          "bot-bottle:bottles": JSON.stringify([bottle("fromcfg")]),
+          "bot-bottle:githubToken": FAKE_GITHUB_TOKEN,
+          "bot-bottle:anthropicKey": FAKE_ANTHROPIC_KEY,
+        },
+        ["bot-bottle:githubToken", "bot-bottle:anthropicKey"],
+      );
+      const config = new pulumi.Config();
+      const tokens = c.tokensFromConfig(config);
+      assert.equal(tokens.status("githubToken"), "set");
+      assert.equal(tokens.status("nope"), "unset");
+      assert.equal(await isSecret(tokens.secret("githubToken")), true);
+      const program = (await import("../index")) as { bottles: Record<string, { enter: pulumi.Output<string> }> };
+      assert.equal(await valueOf(program.bottles.fromcfg!.enter), "docker exec -it bb-fromcfg-agent sh");
+    });
+  });
+});
