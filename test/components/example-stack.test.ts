@@ -1,0 +1,20 @@
+import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { loadStack, tokensFromRecord } from "../../components";
+
+// js-yaml comes with @pulumi/pulumi; it has no types here
+const yaml = require("js-yaml") as { load(text: string): unknown };
+
+describe("the documented example stack", () => {
+  it("is a valid config that names its secrets by token_ref", () => {
+    const file = path.resolve(__dirname, "..", "..", "Pulumi.dev.yaml.example");
+    const doc = yaml.load(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    const config = Object.fromEntries(
+      Object.entries(doc.config).map(([k, v]) => [k.replace(/^bot-bottle:/, ""), v]),
+    );
+    const result = loadStack(config, tokensFromRecord({ githubToken: "x", anthropicKey: "y" }));
+    assert.ok(result.ok, result.ok ? "" : result.errors.join("\n"));
+    assert.deepEqual(result.value.plans[0]!.tokenSlots.map((s) => s.tokenRef), ["githubToken", "anthropicKey"]);
+  });
+});
