@@ -14,7 +14,8 @@ export type PathProblem =
   | "control or NUL byte"
   | "fragment"
   | "invalid percent-encoding"
-  | "non-ASCII byte";
+  | "non-ASCII byte"
+  | "character that parsers re-encode";
 
 export interface SplitTarget {
   /** The path part, raw, as the agent sent it. */
@@ -34,6 +35,9 @@ export function pathProblem(target: string): PathProblem | undefined {
   if (/[\x00-\x20\x7f]/.test(target)) return "control or NUL byte";
   if (/[^\x21-\x7e]/.test(target)) return "non-ASCII byte";
   if (target.includes("#")) return "fragment";
+  // Legacy url.parse (mockttp's passthrough) and WHATWG URL percent-encode these on the way out,
+  // so the forwarded path would differ from the one checked.
+  if (/["'<>^`{|}]/.test(target)) return "character that parsers re-encode";
   const { path, query } = splitTarget(target);
   if (!path.startsWith("/")) return "not absolute";
   if (/%(?![0-9A-Fa-f]{2})/.test(target)) return "invalid percent-encoding";

@@ -135,3 +135,45 @@ export function denialReason(res: AgentResponse): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Send raw request bytes on an open socket and read one response (status line, headers and a
+ * Content-Length body). For requests no well-behaved client would send, and for reusing a
+ * connection across a reload.
+ */
+export function rawExchange(socket: net.Socket, request: string | Buffer, timeoutMs = 10_000): Promise<{ status: number; head: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(new Error("raw exchange timed out")), timeoutMs);
+    const finish = (err?: Error, value?: { status: number; head: string; body: string }) => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      if (err) reject(err);
+      else if (value) resolve(value);
+    };
+    const tryParse = (closed: boolean) => {
+      const end = buf.indexOf("\r\n\r\n");
+      if (end === -1) return closed ? finish(new Error(`connection closed: ${buf.toString("latin1").slice(0, 80)}`)) : undefined;
+      const head = buf.subarray(0, end).toString("latin1");
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "NaN");
+      const body = buf.subarray(end + 4);
+      if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+        // Enough for tests: wait for the last chunk; the body is returned still chunk-framed.
+        if (body.includes("0\r\n\r\n") || closed) finish(undefined, { status, head, body: body.toString("utf8") });
+      } else if (Number.isNaN(length) ? closed : body.length >= length) {
+        finish(undefined, { status, head, body: body.subarray(0, Number.isNaN(length) ? body.length : length).toString("utf8") });
+      }
+      return undefined;
+    };
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      tryParse(false);
+    };
+    const onClose = () => tryParse(true);
+    socket.on("data", onData);
+    socket.once("close", onClose);
+    socket.write(request);
+  });
+}

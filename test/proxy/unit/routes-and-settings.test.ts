@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { loadSettings, SettingsError } from "../../../proxy/src/config";
+import { credentialFor, loadTokens } from "../../../proxy/src/credentials";
+import { buildRouteTable, RouteTableError } from "../../../proxy/src/route-table";
+import { parseRoutesFile } from "../../../proxy/src/routes-schema";
+
+const TOKEN = "FAKE-unit-token-9d2e-do-not-leak";
+
+describe("routes.yaml schema", () => {
+  const bad: [string, unknown, RegExp][] = [
+    ["no version", { routes: [] }, /^version: /],
+    ["an unknown top-level key", { version: 1, routes: [], extra: 1 }, /^\(root\): Unrecognized key/],
+    ["a host with a scheme", { version: 1, routes: [{ host: "https://a.test" }] }, /^routes\[0\]\.host: must be a hostname/],
+    ["a host with a port", { version: 1, routes: [{ host: "a.test:443" }] }, /^routes\[0\]\.host: /],
+    ["a wildcard in the middle", { version: 1, routes: [{ host: "a.*.test" }] }, /^routes\[0\]\.host: /],
+    ["a relative path pattern", { version: 1, routes: [{ host: "a.test", path_allowlist: ["repos/**"] }] }, /^routes\[0\]\.path_allowlist\[0\]: must be a canonical absolute path/],
+    ["a dot segment in a pattern", { version: 1, routes: [{ host: "a.test", path_allowlist: ["/a/../b"] }] }, /must not contain dot segments/],
+    ["`**` before the end", { version: 1, routes: [{ host: "a.test", path_allowlist: ["/a/**/b"] }] }, /`\*\*` may only be the last segment/],
+    ["a lower-case method", { version: 1, routes: [{ host: "a.test", methods: ["get"] }] }, /^routes\[0\]\.methods\[0\]: must be an upper-case HTTP method/],
+    ["auth with both scheme and header", { version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", header: "x-k", token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.auth: auth needs exactly one of/],
+    ["auth on the Host header", { version: 1, routes: [{ host: "a.test", auth: { header: "Host", token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.auth/],
+    ["a token slot that is not a slot", { version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", token_env: "GITHUB_TOKEN" } }] }, /^routes\[0\]\.auth/],
+    ["auth with plain HTTP", { version: 1, routes: [{ host: "a.test", plain_http: true, auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.plain_http: an authenticated route cannot allow plain HTTP/],
+    ["auth with WebSocket", { version: 1, routes: [{ host: "a.test", websocket: true, auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.websocket: WebSocket routes cannot carry/],
+    ["a port out of range", { version: 1, routes: [{ host: "a.test", port: 70000 }] }, /^routes\[0\]\.port: /],
+  ];
+  for (const [name, doc, expected] of bad) {
+    it(`rejects ${name}, naming the field`, () => {
+      const r = parseRoutesFile(doc);
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.ok(r.errors.some((e) => expected.test(e)), r.errors.join(" | "));
+    });
+  }
+
+  it("lower-cases hosts and custom header names", () => {
+    const r = parseRoutesFile({ version: 1, routes: [{ host: "API.Test", auth: { header: "X-Api-Key", token_env: "EGRESS_PROXY_TOKEN_1" } }] });
+    assert.ok(r.ok);
+    if (r.ok) {
+      assert.equal(r.value.routes[0]?.host, "api.test");
+      assert.deepEqual(r.value.routes[0]?.auth, { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_1" });
+    }
+  });
+});
+
+describe("credentials", () => {
+  it("renders the Authorization scheme and redacts itself", () => {
+    const c = credentialFor({ scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" }, TOKEN);
+    assert.deepEqual([c.header, c.value], ["authorization", `Bearer ${TOKEN}`]);
+    assert.equal(c.describe, "authorization: Bearer <EGRESS_PROXY_TOKEN_1>");
+  });
+
+  it("refuses unset, empty and header-breaking tokens, naming the slot and never the value", () => {
+    const routes = [1, 2, 3].map((n) => ({ host: `h${n}.test`, auth: { scheme: "Bearer", token_env: `EGRESS_PROXY_TOKEN_${n}` } }));
+    const r = loadTokens(routes, { EGRESS_PROXY_TOKEN_2: "", EGRESS_PROXY_TOKEN_3: `${TOKEN}\r\nX-Evil: 1` });
+    assert.equal(r.ok, false);
+    if (!r.ok) {
+      assert.equal(r.errors.length, 3);
+      assert.match(r.errors[0] ?? "", /EGRESS_PROXY_TOKEN_1 is unset or empty/);
+      assert.match(r.errors[2] ?? "", /EGRESS_PROXY_TOKEN_3 holds characters that cannot go in an HTTP header/);
+      assert.ok(!r.errors.join("").includes(TOKEN));
+    }
+  });
+
+  it("builds a table whose stripped headers cover every route's credential header", () => {
+    const t = buildRouteTable(
+      { version: 1, routes: [{ host: "a.test", auth: { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_1" } }, { host: "b.test" }] },
+      { EGRESS_PROXY_TOKEN_1: TOKEN },
+    );
+    assert.deepEqual([...t.stripped].sort(), ["authorization", "proxy-authorization", "x-api-key"]);
+    assert.equal(t.credentials[1], undefined);
+    assert.throws(() => buildRouteTable({ version: 2, routes: [] }, {}), RouteTableError);
+  });
+});
+
+describe("proxy settings", () => {
+  const env = { HTTPS_PROXY: "http://pipelock:8888" };
+  it("has the bottle's defaults", () => {
+    const s = loadSettings([], env);
+    assert.deepEqual(s, {
+      routesFile: "/etc/egress-proxy/routes.yaml",
+      caCertFile: "/etc/egress-proxy/ca.pem",
+      caKeyFile: "/etc/egress-proxy/ca-key.pem",
+      port: 8080,
+      health: { host: "127.0.0.1", port: 9090 },
+      bottle: "bottle",
+      upstreamProxy: "http://pipelock:8888",
+    });
+  });
+  it("takes flags over the environment", () => {
+    const s = loadSettings(["--routes", "/tmp/r.yaml", "--listen", "0.0.0.0:3128"], { ...env, EGRESS_PROXY_ROUTES: "/x" });
+    assert.equal(s.routesFile, "/tmp/r.yaml");
+    assert.equal(s.port, 3128);
+  });
+  const bad: [string, string[], Record<string, string>, RegExp][] = [
+    ["no upstream proxy", [], {}, /HTTPS_PROXY: unset/],
+    ["different HTTP and HTTPS proxies", [], { HTTPS_PROXY: "http://a:1", HTTP_PROXY: "http://b:1" }, /HTTP_PROXY: differs/],
+    ["a listen address the proxy cannot bind", ["--listen", "127.0.0.1:8080"], env, /listens on all interfaces/],
+    ["a bad upstream mode", [], { ...env, EGRESS_PROXY_UPSTREAM: "maybe" }, /EGRESS_PROXY_UPSTREAM: /],
+    ["a socks upstream", [], { HTTPS_PROXY: "socks5://a:1" }, /HTTPS_PROXY: /],
+  ];
+  for (const [name, argv, e, expected] of bad) {
+    it(`rejects ${name}`, () => {
+      assert.throws(() => loadSettings(argv, e), (err: unknown) => err instanceof SettingsError && expected.test(err.message));
+    });
+  }
+  it("allows direct egress only when asked", () => {
+    assert.equal(loadSettings([], { EGRESS_PROXY_UPSTREAM: "direct" }).upstreamProxy, undefined);
+  });
+});
