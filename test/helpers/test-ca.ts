@@ -16,7 +16,7 @@ export interface TestCa {
 
 /** Generate a CA and write it to a fresh temp directory (key with owner-only permissions). */
 export async function makeTestCa(commonName: string): Promise<TestCa> {
-  const { cert, key } = await generateCACertificate({ commonName, bits: 2048 });
+  const { cert, key } = await generateCACertificate({ subject: { commonName }, bits: 2048 });
   const dir = mkdtempSync(path.join(tmpdir(), "bot-bottle-ca-"));
   const certFile = path.join(dir, "ca.pem");
   const keyFile = path.join(dir, "ca-key.pem");
