@@ -37,8 +37,7 @@ bb_apt_install() {
   local missing
   missing="$(bb_pkg_missing "$@")"
   [ -z "$missing" ] && return 0
-  # shellcheck disable=SC2086
-  bb_log "installing: $(echo $missing)"
+  bb_log "installing: $(tr "\n" " " <<<"$missing")"
   apt-get update -qq
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
