@@ -70,7 +70,7 @@ export function plainOccurrences(value: unknown, needle: string, path = ""): str
   return [];
 }
 
-/** Paths where `needle` appears at all, secret or not. */
+/** Whether `needle` appears anywhere in `value`, secret or not. */
 export function anyOccurrences(value: unknown, needle: string): boolean {
   return JSON.stringify(value).includes(needle);
 }
