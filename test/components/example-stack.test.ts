@@ -1,15 +1,13 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
 import { loadStack, tokensFromRecord } from "../../components";
-
-// js-yaml comes with @pulumi/pulumi; it has no types here
-const yaml = require("js-yaml") as { load(text: string): unknown };
 
 describe("the documented example stack", () => {
   it("is a valid config that names its secrets by token_ref", () => {
     const file = path.resolve(__dirname, "..", "..", "Pulumi.dev.yaml.example");
-    const doc = yaml.load(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    const doc = parseYaml(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     const config = Object.fromEntries(
       Object.entries(doc.config).map(([k, v]) => [k.replace(/^bot-bottle:/, ""), v]),
     );
