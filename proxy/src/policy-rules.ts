@@ -75,7 +75,16 @@ export function policyRules(
       steps: [
         new requestSteps.PassThroughStep({
           ...(proxyConfig ? { proxyConfig } : {}),
-          ...(credential ? { transformRequest: { updateHeaders: { [credential.header]: credential.value } } } : {}),
+          ...(credential
+            ? {
+                transformRequest: {
+                  updateHeaders: { [credential.header]: credential.value },
+                  // Any transform makes mockttp rewrite Host to `host:port`; the agent's Host was
+                  // already checked against the destination, so keep it as sent.
+                  matchReplaceHost: { replacements: [], updateHostHeader: false },
+                },
+              }
+            : {}),
         }),
       ],
     };

@@ -40,6 +40,7 @@ describe("egress proxy: allowed requests through the MITM and the upstream proxy
     assert.ok(seen);
     const auth = seen.rawHeaders.filter(([k]) => k.toLowerCase() === "authorization");
     assert.deepEqual(auth.map(([, v]) => v), [`Bearer ${FAKE_TOKENS.github}`]);
+    assert.deepEqual(seen.rawHeaders.filter(([k]) => k.toLowerCase() === "host").map(([, v]) => v), ["api.github.test"]);
     assert.equal(seen.rawHeaders.filter(([k]) => /^(proxy-authorization|x-api-key)$/i.test(k)).length, 0);
     assert.ok(!JSON.stringify(seen.rawHeaders).includes("agent-own"));
   });
