@@ -1,0 +1,263 @@
+/**
+ * End to end: the resources the Bottle component declares (the real program, `defineBottles`)
+ * applied to the local Docker engine by mocks that act like the Docker and tls providers, then
+ * probed from inside the agent.
+ *
+ * The bottle's pipelock link uses `pipelock: { url }` pointing at test-forward-proxy, a small
+ * CONNECT proxy this test runs on the bottle's egress network (pipelock itself cannot be built
+ * on these machines). It allows CONNECT to api.e2e.test only and logs each decision, which is
+ * how the test proves that traffic passes through the upstream-proxy hop.
+ *
+ *   agent ─▶ egress-proxy ─▶ test-forward-proxy ─▶ upstream (api.e2e.test, private CA)
+ *   [internal]     [egress]          [outside]          canary: a network of its own
+ */
+import assert from "node:assert/strict";
+import { pollUntil } from "../helpers/deadline";
+import { agentCurl } from "./lib/agent";
+import { docker, idsByLabel, inspect } from "./lib/docker-cli";
+import { api } from "./lib/engine-api";
+import { requireEngine } from "./lib/engine-probe";
+import { TYPES } from "./lib/engine-mocks";
+import {
+  addressOn, createRunNetwork, FORWARD_PROXY_IMAGE, gatewayOf, jsonLines, listenOnHost, runFixture, UPSTREAM_IMAGE, type HostListener,
+} from "./lib/fixtures";
+import { applyProgram } from "./lib/run-program";
+import {
+  API_HOST, bottleConfig, cleanupScenario, decisions, FAKE_TOKEN, prepareScenario, REFUSED_BY_HOP_HOST, TOKEN_REF, upstreamRequests,
+  waitHealthy, type RouteSpec, type Scenario,
+} from "./lib/scenario";
+import { exportContains } from "./lib/secret-scan";
+import { createHash } from "node:crypto";
+
+const FORWARD_ALIAS = "test-forward-proxy";
+const FORWARD_PORT = 3128;
+const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
+
+function routes(apiPaths: string[]): RouteSpec[] {
+  return [
+    { host: API_HOST, path_allowlist: apiPaths, methods: ["GET", "POST"], auth: { scheme: "Bearer", token_ref: TOKEN_REF } },
+    { host: REFUSED_BY_HOP_HOST },
+  ];
+}
+
+/** A middle line of a PEM body: enough to recognise it, never the whole secret in a message. */
+function pemLine(pem: string): string {
+  const lines = pem.trim().split("\n").filter((l) => !l.startsWith("-----"));
+  const line = lines[Math.floor(lines.length / 2)];
+  if (!line || line.length < 40) throw new Error("PEM too short to fingerprint");
+  return line;
+}
+
+describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward-proxy)", function () {
+  this.timeout(120_000);
+  let s: Scenario | undefined;
+  let agent = "";
+  let proxy = "";
+  let forwardProxy = "";
+  let canary = "";
+  let egressNet = "";
+  let internalNet = "";
+  let destroyed = false;
+  const hostListeners: HostListener[] = [];
+
+  const sc = (): Scenario => {
+    if (!s) throw new Error("scenario not prepared");
+    return s;
+  };
+  const hopLines = async () => (await jsonLines(forwardProxy)).filter((l) => l.event === "connect" || l.event === "request");
+
+  async function apply(apiPaths: string[]): Promise<void> {
+    const config = bottleConfig(sc(), { url: `http://${FORWARD_ALIAS}:${FORWARD_PORT}` }, routes(apiPaths));
+    const out = (await applyProgram(sc().mocks, config, { [TOKEN_REF]: FAKE_TOKEN })) as {
+      outputs: Record<string, { containers: Record<string, string>; networks: Record<string, string> }>;
+    };
+    const mine = out.outputs[sc().bottle];
+    assert.ok(mine, "the stack outputs name the bottle");
+    agent = mine.containers.agent ?? "";
+    proxy = mine.containers["egress-proxy"] ?? "";
+    egressNet = mine.networks.egress ?? "";
+    internalNet = mine.networks.internal ?? "";
+    assert.ok(agent && proxy && egressNet && internalNet, "the bottle has an agent, a proxy, an internal and an egress network");
+    assert.equal(mine.containers.pipelock, undefined, "pipelock by URL runs no pipelock container");
+  }
+
+  before(async function () {
+    this.timeout(360_000);
+    await requireEngine(this, "@e2e bottle");
+    s = await prepareScenario("e2e");
+    forwardProxy = await runFixture(s.runId, {
+      name: `${s.bottle}-forward-proxy`,
+      image: FORWARD_PROXY_IMAGE,
+      networks: [{ name: s.outsideNet, aliases: [] }],
+      env: { FWD_ALLOW: `${API_HOST}:443`, FWD_PORT: String(FORWARD_PORT) },
+    });
+    const canaryNet = `${s.bottle}-canary`;
+    await createRunNetwork(s.runId, canaryNet, false);
+    canary = await runFixture(s.runId, { name: `${s.bottle}-canary`, image: UPSTREAM_IMAGE, networks: [{ name: canaryNet, aliases: ["canary"] }] });
+
+    await apply(["/allowed/**"]);
+    // the operator's side of `pipelock: { url }`: put the upstream proxy on the bottle's egress network
+    await api("POST", `/networks/${encodeURIComponent(egressNet)}/connect`, { Container: forwardProxy, EndpointConfig: { Aliases: [FORWARD_ALIAS] } });
+    await waitHealthy(proxy);
+
+    // servers on the host's address on each bridge (never a public address); a bridge whose
+    // gateway the host does not hold has nothing to listen on, and nothing to reach
+    for (const net of ["bridge", internalNet, egressNet, s.outsideNet, canaryNet]) {
+      const gw = await gatewayOf(net);
+      const l = gw ? await listenOnHost(gw) : undefined;
+      if (l) hostListeners.push(l);
+      else if (net === "bridge") throw new Error("cannot listen on the docker0 gateway address; the host-bridge check needs it");
+    }
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    for (const l of hostListeners) await l.close();
+    if (s && !destroyed) {
+      await api("POST", `/networks/${encodeURIComponent(egressNet)}/disconnect`, { Container: forwardProxy, Force: true }, { accept: [404, 500] }).catch(() => undefined);
+      await s.mocks.destroy().catch((e: Error) => console.error(`    e2e teardown: ${e.message}`));
+    }
+    await cleanupScenario(s);
+  });
+
+  it("serves an allowed HTTPS route with the bottle CA and injects the credential exactly once", async () => {
+    const before = (await upstreamRequests(sc())).length;
+    const r = await agentCurl(agent, `https://${API_HOST}/allowed/hello?n=1`, { headers: ["Authorization: Bearer agent-supplied-junk"] });
+    assert.equal(r.exit, 0, `curl from the agent failed: ${r.stderr}`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { ok: true, method: "GET", path: "/allowed/hello?n=1" });
+    const seen = (await upstreamRequests(sc())).slice(before);
+    assert.equal(seen.length, 1, "upstream saw exactly one request");
+    assert.equal(seen[0]?.path, "/allowed/hello?n=1");
+    assert.equal(seen[0]?.sni, API_HOST);
+    assert.deepEqual(seen[0]?.authorization_sha256, [sha256(`Bearer ${FAKE_TOKEN}`)], "one Authorization header, the injected one, not the agent's");
+  });
+
+  it("passes that traffic through the upstream-proxy hop, and logs an allow decision", async () => {
+    const hop = await hopLines();
+    assert.ok(hop.some((l) => l.target === `${API_HOST}:443` && l.verdict === "allowed"), "test-forward-proxy logged an allowed CONNECT to the upstream");
+    const d = await decisions(proxy);
+    assert.ok(d.some((l) => l.host === API_HOST && l.verdict === "allow" && l.status === 200), "the proxy logged the allowed request");
+  });
+
+  it("answers 502 for a routed host that the upstream-proxy hop refuses", async () => {
+    const hopBefore = (await hopLines()).length;
+    const upBefore = (await upstreamRequests(sc())).length;
+    const r = await agentCurl(agent, `https://${REFUSED_BY_HOP_HOST}/anything`);
+    assert.equal(r.exit, 0, `curl failed: ${r.stderr}`);
+    const last = (await decisions(proxy)).filter((l) => l.host === REFUSED_BY_HOP_HOST).pop();
+    assert.equal(r.status, 502, `the proxy answered ${JSON.stringify(r.body.trim())}; its decision line: ${JSON.stringify(last)}`);
+    const hop = (await hopLines()).slice(hopBefore);
+    assert.ok(hop.some((l) => l.target === `${REFUSED_BY_HOP_HOST}:443` && l.verdict === "refused"), "the hop refused the CONNECT");
+    assert.equal((await upstreamRequests(sc())).length, upBefore, "upstream saw nothing");
+  });
+
+  it("denies a host, a path and a method with 403 before any upstream connection", async () => {
+    const hopBefore = (await hopLines()).length;
+    const upBefore = (await upstreamRequests(sc())).length;
+    const cases = [
+      { what: "host", url: "https://denied.e2e.test/allowed/x", method: "GET" },
+      { what: "path", url: `https://${API_HOST}/secret/x`, method: "GET" },
+      { what: "method", url: `https://${API_HOST}/allowed/x`, method: "DELETE" },
+    ];
+    for (const c of cases) {
+      const r = await agentCurl(agent, c.url, { method: c.method });
+      assert.equal(r.exit, 0, `${c.what}: curl failed: ${r.stderr}`);
+      assert.equal(r.status, 403, `${c.what}: status`);
+      const body = JSON.parse(r.body) as { error?: string; reason?: string };
+      assert.ok(body.error && body.reason, `${c.what}: a JSON denial with a reason`);
+    }
+    assert.deepEqual((await hopLines()).slice(hopBefore), [], "no CONNECT reached the upstream-proxy hop");
+    assert.equal((await upstreamRequests(sc())).length, upBefore, "upstream saw nothing");
+    const denied = (await decisions(proxy)).filter((l) => l.verdict === "deny" && l.status === 403);
+    for (const c of cases) {
+      const u = new URL(c.url);
+      assert.ok(denied.some((l) => l.host === u.hostname && l.method === c.method && l.path === u.pathname), `${c.what}: a deny decision line`);
+    }
+  });
+
+  it("reaches nothing with the proxy variables unset", async function () {
+    this.timeout(60_000);
+    const upstreamIp = await addressOn(sc().upstream, sc().outsideNet);
+    const hopIp = await addressOn(forwardProxy, egressNet);
+    const canaryIp = await addressOn(canary, `${sc().bottle}-canary`);
+    const targets = [
+      `https://${API_HOST}/allowed/x`,
+      `https://${upstreamIp}/allowed/x`,
+      `http://${upstreamIp}/`,
+      `http://${FORWARD_ALIAS}:${FORWARD_PORT}/`,
+      `http://${hopIp}:${FORWARD_PORT}/`,
+      `http://${canaryIp}/`,
+      ...hostListeners.map((l) => `http://${l.address}:${l.port}/`),
+    ];
+    const upBefore = (await jsonLines(sc().upstream)).length;
+    const hopBefore = (await jsonLines(forwardProxy)).length;
+    const results = await Promise.all(targets.map((url) => agentCurl(agent, url, { direct: true, maxTimeS: 5 }).then((r) => ({ url, ...r }))));
+    const reached = results.filter((r) => r.exit === 0 || r.status !== 0).map((r) => `${r.url} → HTTP ${r.status}`);
+    assert.deepEqual(reached, [], "the agent reached these directly");
+    assert.equal((await jsonLines(sc().upstream)).length, upBefore, "upstream saw no connection");
+    assert.equal((await jsonLines(forwardProxy)).length, hopBefore, "the upstream-proxy hop saw no connection");
+    assert.deepEqual((await jsonLines(canary)).filter((l) => l.event !== "started"), [], "the canary saw no connection");
+    const hostHits = hostListeners.filter((l) => l.connections.length > 0).map((l) => `${l.address}:${l.port}`);
+    assert.deepEqual(hostHits, [], "servers on the host's bridge addresses were reached");
+  });
+
+  it("keeps the fake token and the CA key out of the agent and out of the logs", async function () {
+    this.timeout(120_000);
+    const env = await docker(["exec", agent, "env"]);
+    assert.ok(!env.stdout.includes(FAKE_TOKEN), "token in the agent's env");
+    assert.ok(!/EGRESS_PROXY_TOKEN/.test(env.stdout), "a token slot in the agent's env");
+    assert.ok(!JSON.stringify(await inspect("container", agent)).includes(FAKE_TOKEN), "token in docker inspect of the agent");
+
+    const key = sc().mocks.get(TYPES.privateKey, `${sc().bottle}-ca-key`)?.state as { privateKeyPem: string; privateKeyPemPkcs8: string } | undefined;
+    const cert = sc().mocks.get(TYPES.selfSignedCert, `${sc().bottle}-ca-cert`)?.state as { certPem: string } | undefined;
+    assert.ok(key && cert, "the bottle CA was applied");
+    const found = await exportContains(agent, {
+      token: FAKE_TOKEN,
+      "CA key (SEC1)": pemLine(key.privateKeyPem),
+      "CA key (PKCS#8)": pemLine(key.privateKeyPemPkcs8),
+      "CA certificate (expected)": pemLine(cert.certPem),
+    });
+    // the certificate must be found, or the scan proves nothing
+    assert.deepEqual(found, ["CA certificate (expected)"], "what the agent's filesystem holds");
+
+    for (const [who, id] of [["egress proxy", proxy], ["upstream-proxy hop", forwardProxy], ["upstream", sc().upstream]] as const) {
+      const logs = await docker(["logs", id]);
+      assert.ok(!(logs.stdout + logs.stderr).includes(FAKE_TOKEN), `token in the ${who}'s logs`);
+    }
+  });
+
+  it("updates the bottle when a route changes and the program is applied again", async function () {
+    this.timeout(300_000);
+    const denied = await agentCurl(agent, `https://${API_HOST}/v2/items`);
+    assert.equal(denied.status, 403, "before the change /v2 is denied");
+    const mark = sc().mocks.journal.length;
+    const agentId = (await inspect("container", agent))?.Id;
+
+    await apply(["/allowed/**", "/v2/**"]);
+    await waitHealthy(proxy);
+
+    const changed = sc().mocks.journal.slice(mark).filter((j) => j.action !== "same").map((j) => `${j.action} ${j.name}`);
+    assert.deepEqual(changed.sort(), [`delete ${sc().bottle}-egress-proxy`, `replace ${sc().bottle}-egress-proxy`].sort(), "only the proxy is replaced");
+    assert.equal((await inspect("container", agent))?.Id, agentId, "the agent container is kept");
+
+    const upBefore = (await upstreamRequests(sc())).length;
+    const r = await agentCurl(agent, `https://${API_HOST}/v2/items`);
+    assert.equal(r.status, 200, `after the change /v2 is allowed: ${r.stderr}`);
+    const seen = (await upstreamRequests(sc())).slice(upBefore);
+    assert.deepEqual(seen.map((l) => [l.path, l.authorization_sha256]), [["/v2/items", [sha256(`Bearer ${FAKE_TOKEN}`)]]]);
+  });
+
+  it("tears down every container, network and volume of the bottle", async function () {
+    this.timeout(120_000);
+    // the operator's pipelock leaves the bottle's egress network first, or Docker refuses to remove it
+    await api("POST", `/networks/${encodeURIComponent(egressNet)}/disconnect`, { Container: forwardProxy, Force: true });
+    await sc().mocks.destroy();
+    destroyed = true;
+    const label = `bot-bottle.bottle=${sc().bottle}`;
+    for (const kind of ["container", "network", "volume"] as const) {
+      assert.deepEqual(await idsByLabel(kind, label), [], `${kind}s left with ${label}`);
+    }
+    await pollUntil("the agent to be gone", async () => ((await inspect("container", agent)) ? undefined : true), 10_000);
+  });
+});

@@ -1,0 +1,29 @@
+/** Commands run inside the bottle's agent container, as the agent would run them. */
+import { docker } from "./docker-cli";
+
+export interface CurlResult {
+  /** curl's exit code (0 = an HTTP response arrived). */
+  exit: number;
+  /** HTTP status, 0 when there was none. */
+  status: number;
+  body: string;
+  stderr: string;
+}
+
+const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"];
+
+/**
+ * `curl` from the agent with its own environment (proxy variables, CA bundle), or with the
+ * proxy variables removed (`direct`). Bounded by curl's own timeouts and the exec deadline.
+ */
+export async function agentCurl(agent: string, url: string, opts: { method?: string; headers?: string[]; direct?: boolean; maxTimeS?: number } = {}): Promise<CurlResult> {
+  const maxTime = opts.maxTimeS ?? 15;
+  const curl = ["curl", "-sS", "--connect-timeout", String(Math.min(5, maxTime)), "--max-time", String(maxTime), "-o", "-", "-w", "\n%{http_code}"];
+  if (opts.method) curl.push("-X", opts.method);
+  for (const h of opts.headers ?? []) curl.push("-H", h);
+  if (opts.direct) curl.push("--noproxy", "*");
+  const argv = opts.direct ? ["env", ...PROXY_VARS.flatMap((v) => ["-u", v]), ...curl, url] : [...curl, url];
+  const r = await docker(["exec", agent, ...argv], { allowFailure: true, timeoutMs: (maxTime + 10) * 1000 });
+  const cut = r.stdout.lastIndexOf("\n");
+  return { exit: r.code, status: Number(r.stdout.slice(cut + 1)) || 0, body: r.stdout.slice(0, Math.max(cut, 0)), stderr: r.stderr };
+}

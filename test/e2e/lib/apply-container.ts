@@ -1,0 +1,139 @@
+/**
+ * `docker:index/container:Container` on the local engine, in the Docker provider's order:
+ * create (first network, aliases), upload files with their exact modes, connect the other
+ * networks, start, then check that it keeps running (`mustRun`). Never pulls an image.
+ */
+import { api } from "./engine-api";
+import { readLabels, type Applied } from "./apply-network";
+import type { StrictInputs } from "./strict-inputs";
+import { tarFiles, type TarFile } from "./tar";
+import { pollUntil } from "../../helpers/deadline";
+import { docker } from "./docker-cli";
+
+/** A Go duration as Docker's healthcheck takes it (`10s`, `500ms`, `1m30s`), in nanoseconds. */
+export function durationNs(text: string, where: string): number {
+  const units: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  if (!/^(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+$/.test(text)) throw new Error(`${where}: \`${text}\` is not a duration this applier reads`);
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g)) total += Number(m[1]) * (units[m[2] ?? ""] ?? NaN);
+  return Math.round(total);
+}
+
+function readHealthcheck(inputs: StrictInputs): Record<string, unknown> | undefined {
+  const h = inputs.optObject("healthcheck");
+  if (!h) return undefined;
+  const ns = (f: string) => {
+    const v = h.optString(f);
+    return v === undefined ? undefined : durationNs(v, `${h.where}.${f}`);
+  };
+  const hc = { Test: h.optStrings("tests"), Interval: ns("interval"), Timeout: ns("timeout"), Retries: h.optNumber("retries"), StartPeriod: ns("startPeriod") };
+  h.done();
+  return hc;
+}
+
+function readUploads(inputs: StrictInputs): TarFile[] {
+  return (inputs.optObjects("uploads") ?? []).map((u) => {
+    const file = u.string("file");
+    const content = u.string("content");
+    const permissions = u.optString("permissions");
+    u.done();
+    if (permissions !== undefined && !/^0?[0-7]{3,4}$/.test(permissions)) throw new Error(`${u.where}: permissions must be octal`);
+    // the provider's default mode for an upload is 0644, owned by root
+    return { name: file, content: Buffer.from(content, "utf8"), mode: permissions === undefined ? 0o644 : parseInt(permissions, 8) };
+  });
+}
+
+function readNetworks(inputs: StrictInputs): { name: string; aliases: string[] }[] {
+  return (inputs.optObjects("networksAdvanced") ?? []).map((n) => {
+    const v = { name: n.string("name"), aliases: n.optStrings("aliases") ?? [] };
+    n.done();
+    return v;
+  });
+}
+
+/** Create, upload, connect and start one container; returns its real id and provider-like state. */
+export async function createContainer(inputs: StrictInputs, raw: Record<string, unknown>, redact: (text: string) => string): Promise<Applied> {
+  const name = inputs.string("name");
+  const image = inputs.string("image");
+  const command = inputs.optStrings("command");
+  const user = inputs.optString("user");
+  const env = inputs.optStrings("envs") ?? [];
+  const uploads = readUploads(inputs);
+  const networks = readNetworks(inputs);
+  const labels = readLabels(inputs);
+  const caps = inputs.optObject("capabilities");
+  const capDrop = caps?.optStrings("drops") ?? [];
+  caps?.done();
+  const securityOpts = inputs.optStrings("securityOpts") ?? [];
+  const memoryMb = inputs.optNumber("memory");
+  const cpus = inputs.optString("cpus");
+  const ulimits = (inputs.optObjects("ulimits") ?? []).map((u) => {
+    const v = { Name: u.string("name"), Soft: u.optNumber("soft"), Hard: u.optNumber("hard") };
+    u.done();
+    return v;
+  });
+  const healthcheck = readHealthcheck(inputs);
+  const restart = inputs.optString("restart") ?? "no";
+  const mustRun = inputs.optBool("mustRun") ?? true;
+  inputs.done();
+
+  // no published ports, no privileged mode, no host mounts: nothing here can ask for them
+  if (networks.length === 0) throw new Error(`${inputs.where}: no networksAdvanced; a bottle container must name its networks`);
+  const imageFound = await api("GET", `/images/${encodeURIComponent(image)}/json`, undefined, { accept: [404] });
+  if (imageFound.status === 404) throw new Error(`${inputs.where}: image ${image} is not present locally, and this suite never pulls`);
+
+  const [first, ...rest] = networks;
+  const body = {
+    Image: image,
+    ...(command ? { Cmd: command } : {}),
+    ...(user !== undefined ? { User: user } : {}),
+    Env: env,
+    Labels: labels,
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+    HostConfig: {
+      CapDrop: capDrop,
+      SecurityOpt: securityOpts,
+      ...(memoryMb !== undefined ? { Memory: memoryMb * 1024 * 1024 } : {}),
+      ...(cpus !== undefined ? { NanoCpus: Math.round(Number(cpus) * 1e9) } : {}),
+      Ulimits: ulimits,
+      RestartPolicy: { Name: restart },
+      NetworkMode: first!.name,
+    },
+    NetworkingConfig: { EndpointsConfig: { [first!.name]: { Aliases: first!.aliases } } },
+  };
+  const created = await api("POST", `/containers/create?name=${encodeURIComponent(name)}`, body);
+  const id = (created.body as { Id: string }).Id;
+  try {
+    for (const file of uploads) {
+      // one archive per file, extracted at /, as the provider does
+      await api("PUT", `/containers/${id}/archive?path=/`, undefined, { raw: tarFiles([file]) });
+    }
+    for (const n of rest) {
+      await api("POST", `/networks/${encodeURIComponent(n.name)}/connect`, { Container: id, EndpointConfig: { Aliases: n.aliases } });
+    }
+    await api("POST", `/containers/${id}/start`);
+    if (mustRun) await expectRunning(id, inputs.where, redact);
+  } catch (e) {
+    await deleteContainer(id);
+    throw e;
+  }
+  const info = (await api("GET", `/containers/${id}/json`)).body as { NetworkSettings: { Networks: Record<string, { IPAddress: string; Gateway: string }> } };
+  const networkDatas = Object.entries(info.NetworkSettings.Networks).map(([networkName, n]) => ({ networkName, ipAddress: n.IPAddress, gateway: n.Gateway }));
+  return { id, state: { ...raw, name, networkDatas } };
+}
+
+/** The provider re-reads a `mustRun` container until it runs (15 s); one that exited fails. */
+async function expectRunning(id: string, where: string, redact: (text: string) => string): Promise<void> {
+  const state = await pollUntil(`${where} running`, async () => {
+    const s = ((await api("GET", `/containers/${id}/json`)).body as { State: { Running: boolean; Status: string; ExitCode: number } }).State;
+    return s.Running || s.Status === "exited" || s.Status === "dead" ? s : undefined;
+  }, 15_000);
+  if (state.Running) return;
+  const logs = await docker(["logs", "--tail", "20", id], { allowFailure: true, timeoutMs: 10_000 });
+  throw new Error(`${where}: exited with code ${state.ExitCode} right after start; its last output:\n${redact(logs.stdout + logs.stderr)}`);
+}
+
+export async function deleteContainer(id: string): Promise<void> {
+  // the provider's defaults: stop, then remove with its anonymous volumes
+  await api("DELETE", `/containers/${id}?force=1&v=1`, undefined, { accept: [404], timeoutMs: 60_000 });
+}

@@ -1,0 +1,61 @@
+/**
+ * Runs the real program (`defineBottles` from components/) under Pulumi mocks that apply it to
+ * the local engine: the equivalent of `pulumi up` for this suite. Each call is one apply; the
+ * same EngineMocks carries state from one apply to the next.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { EngineMocks } from "./engine-mocks";
+
+type Components = typeof import("../../../components");
+
+/** Drains Pulumi's RPC queue (an @internal export, not in the typings; absent → resolved). */
+function waitForRPCs(): Promise<void> {
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
+  return settings.waitForRPCs ? settings.waitForRPCs() : Promise.resolve();
+}
+
+/** Bounds one apply; a Pulumi registration that never resolves must not hang the suite. */
+const APPLY_TIMEOUT_MS = 300_000;
+
+function withDeadline<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not finished after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Apply `config` (the shape of `bot-bottle:*`) with `tokens` as its secrets; returns the stack outputs. */
+export async function applyProgram(mocks: EngineMocks, config: unknown, tokens: Record<string, string>): Promise<Record<string, unknown>> {
+  await pulumi.runtime.setMocks(mocks, "bot-bottle", "e2e", false);
+  // loaded after setMocks, as Pulumi programs under mocks must be
+  const components = require("../../../components") as Components;
+  mocks.beginApply();
+  // a failed registration surfaces as an unhandled rejection inside the SDK: count it as a failure
+  const onUnhandled = (e: unknown) => {
+    mocks.failures.push(new Error(mocks.redact(e instanceof Error ? e.message : String(e))));
+  };
+  process.on("unhandledRejection", onUnhandled);
+  const run = pulumi.runtime.runInPulumiStack(async () => {
+    // record the options the provider would act on (deleteBeforeReplace); change nothing
+    pulumi.runtime.registerStackTransformation((a) => {
+      mocks.recordOptions(a.type, a.name, { deleteBeforeReplace: (a.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true });
+      return undefined;
+    });
+    const defined = components.defineBottles(config, components.tokensFromRecord(tokens));
+    return { outputs: defined.outputs };
+  });
+  let outputs: Record<string, unknown> | undefined;
+  try {
+    outputs = await withDeadline("apply", run, APPLY_TIMEOUT_MS);
+    await withDeadline("apply (pending registrations)", waitForRPCs(), APPLY_TIMEOUT_MS);
+  } catch (e) {
+    const first = mocks.failures[0];
+    throw first ?? new Error(mocks.redact(e instanceof Error ? e.message : String(e)));
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+  if (mocks.failures.length > 0) throw mocks.failures[0];
+  await mocks.finishApply();
+  return outputs ?? {};
+}
