@@ -10,7 +10,7 @@ import { DENY_REASONS } from "./decide";
 import { auditLine, eventLine, type AuditRecord, type AuditSink } from "./audit-log";
 import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
-import { observeResponses } from "./response-observer";
+import { observeResponses, type ResponseSummary } from "./response-observer";
 import type { RouteTable } from "./route-table";
 
 export interface EgressProxyOptions {
@@ -74,7 +74,7 @@ export class EgressProxy {
     await this.server.setWebSocketRules(...rules.webSocket);
   }
 
-  private logHttp(req: IncomingMessage, s: { status: number; bytes: number; durationMs: number; upstreamFailure: boolean; aborted: boolean }): void {
+  private logHttp(req: IncomingMessage, s: ResponseSummary): void {
     const admission = this.admissions.get(req);
     const base = this.record(admission, req);
     let verdict = base.verdict;

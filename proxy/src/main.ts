@@ -48,7 +48,10 @@ async function main(): Promise<void> {
   const reload = (trigger: string) => {
     try {
       const next = loadRouteTable(routesFile, process.env);
-      void proxy.apply(next).then(() => proxy.event("routes_reloaded", { trigger, routes: next.routes.length }));
+      proxy.apply(next).then(
+        () => proxy.event("routes_reloaded", { trigger, routes: next.routes.length }),
+        (e: unknown) => proxy.event("routes_rejected", { trigger, problems: `could not install the new rules: ${e instanceof Error ? e.message : String(e)}`, routes_in_force: proxy.routeCount }),
+      );
     } catch (e) {
       if (!(e instanceof RouteTableError)) throw e;
       proxy.event("routes_rejected", { trigger, problems: e.problems.join("; "), routes_in_force: proxy.routeCount });
