@@ -32,6 +32,8 @@ import { createHash } from "node:crypto";
 const FORWARD_ALIAS = "test-forward-proxy";
 const FORWARD_PORT = 3128;
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
+/** Generous: a request through two proxies on loopback-speed networks takes tens of ms. */
+const MAX_REQUEST_SECONDS = 3;
 
 function routes(apiPaths: string[]): RouteSpec[] {
   return [
@@ -133,6 +135,12 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.deepEqual(seen[0]?.authorization_sha256, [sha256(`Bearer ${FAKE_TOKEN}`)], "one Authorization header, the injected one, not the agent's");
   });
 
+  it(`answers an allowed request within ${MAX_REQUEST_SECONDS} s`, async () => {
+    const r = await agentCurl(agent, `https://${API_HOST}/allowed/timed`);
+    assert.equal(r.status, 200, r.stderr);
+    assert.ok(r.seconds < MAX_REQUEST_SECONDS, `the request took ${r.seconds} s`);
+  });
+
   it("passes that traffic through the upstream-proxy hop, and logs an allow decision", async () => {
     const hop = await hopLines();
     assert.ok(hop.some((l) => l.target === `${API_HOST}:443` && l.verdict === "allowed"), "test-forward-proxy logged an allowed CONNECT to the upstream");
@@ -200,6 +208,29 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.deepEqual((await jsonLines(canary)).filter((l) => l.event !== "started"), [], "the canary saw no connection");
     const hostHits = hostListeners.filter((l) => l.connections.length > 0).map((l) => `${l.address}:${l.port}`);
     assert.deepEqual(hostHits, [], "servers on the host's bridge addresses were reached");
+  });
+
+  it("runs the containers as declared: hardened, no ports, only their networks, owner-only files", async () => {
+    type Info = { Config: { User: string }; HostConfig: { CapDrop: string[] | null; SecurityOpt: string[] | null; Privileged: boolean; PortBindings: unknown }; NetworkSettings: { Networks: Record<string, unknown>; Ports: Record<string, unknown> | null } };
+    const a = (await inspect("container", agent)) as unknown as Info;
+    const p = (await inspect("container", proxy)) as unknown as Info;
+    for (const [who, c] of [["agent", a], ["proxy", p]] as const) {
+      assert.deepEqual(c.HostConfig.CapDrop, ["ALL"], `${who}: capabilities`);
+      assert.deepEqual(c.HostConfig.SecurityOpt, ["no-new-privileges:true"], `${who}: security options`);
+      assert.equal(c.HostConfig.Privileged, false, `${who}: privileged`);
+      assert.deepEqual(Object.keys(c.HostConfig.PortBindings ?? {}), [], `${who}: published ports`);
+    }
+    assert.equal(a.Config.User, "10001", "the agent runs as uid 10001");
+    assert.deepEqual(Object.keys(a.NetworkSettings.Networks), [internalNet], "the agent is on the internal network only");
+    assert.deepEqual(Object.keys(p.NetworkSettings.Networks).sort(), [egressNet, internalNet].sort(), "the proxy is on the internal and egress networks");
+    const modes = await docker(["exec", "-u", "0", proxy, "stat", "-c", "%a %u:%g %n", "/etc/egress-proxy/routes.yaml", "/etc/egress-proxy/ca-key.pem", "/etc/egress-proxy/ca.pem"]);
+    assert.deepEqual(modes.stdout.trim().split("\n"), [
+      "600 0:0 /etc/egress-proxy/routes.yaml",
+      "400 0:0 /etc/egress-proxy/ca-key.pem",
+      "444 0:0 /etc/egress-proxy/ca.pem",
+    ]);
+    const routesFile = await docker(["exec", "-u", "0", proxy, "cat", "/etc/egress-proxy/routes.yaml"]);
+    assert.ok(!routesFile.stdout.includes(FAKE_TOKEN) && !routesFile.stdout.includes(TOKEN_REF), "routes.yaml names a token slot, never the token or its ref");
   });
 
   it("keeps the fake token and the CA key out of the agent and out of the logs", async function () {

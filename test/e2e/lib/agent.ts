@@ -8,6 +8,8 @@ export interface CurlResult {
   status: number;
   body: string;
   stderr: string;
+  /** curl's time_total, in seconds. */
+  seconds: number;
 }
 
 const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"];
@@ -18,12 +20,13 @@ const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "A
  */
 export async function agentCurl(agent: string, url: string, opts: { method?: string; headers?: string[]; direct?: boolean; maxTimeS?: number } = {}): Promise<CurlResult> {
   const maxTime = opts.maxTimeS ?? 15;
-  const curl = ["curl", "-sS", "--connect-timeout", String(Math.min(5, maxTime)), "--max-time", String(maxTime), "-o", "-", "-w", "\n%{http_code}"];
+  const curl = ["curl", "-sS", "--connect-timeout", String(Math.min(5, maxTime)), "--max-time", String(maxTime), "-o", "-", "-w", "\n%{http_code} %{time_total}"];
   if (opts.method) curl.push("-X", opts.method);
   for (const h of opts.headers ?? []) curl.push("-H", h);
   if (opts.direct) curl.push("--noproxy", "*");
   const argv = opts.direct ? ["env", ...PROXY_VARS.flatMap((v) => ["-u", v]), ...curl, url] : [...curl, url];
   const r = await docker(["exec", agent, ...argv], { allowFailure: true, timeoutMs: (maxTime + 10) * 1000 });
   const cut = r.stdout.lastIndexOf("\n");
-  return { exit: r.code, status: Number(r.stdout.slice(cut + 1)) || 0, body: r.stdout.slice(0, Math.max(cut, 0)), stderr: r.stderr };
+  const [status, seconds] = r.stdout.slice(cut + 1).split(" ");
+  return { exit: r.code, status: Number(status) || 0, body: r.stdout.slice(0, Math.max(cut, 0)), stderr: r.stderr, seconds: Number(seconds) || 0 };
 }
