@@ -46,6 +46,9 @@ export async function buildCached(tag: string, context: string, dockerfile: stri
   const args = ["build", "--network", "none", "--label", `${BUILD_HASH_LABEL}=${digest}`, "-t", tag, "-f", dockerfile];
   for (const [k, v] of Object.entries(buildArgs)) args.push("--build-arg", `${k}=${v}`);
   await docker([...args, context], { timeoutMs: 300_000 });
+  // the image this build replaced is now untagged: remove it if it was ours and nothing uses it
+  const previous = existing?.Id as string | undefined;
+  if (previous && labels[BUILD_HASH_LABEL] !== undefined) await docker(["rmi", previous], { allowFailure: true, timeoutMs: 60_000 });
   return true;
 }
 
@@ -64,11 +67,15 @@ export async function applyImage(inputs: StrictInputs): Promise<Applied> {
   build.done();
   inputs.done();
   await buildCached(imageName, context, dockerfile, buildArgs);
-  // the provider's outputs for a skipPush build: no repoDigest, the id is the image name
+  const built = await inspect("image", imageName);
+  if (typeof built?.Id !== "string") throw new Error(`${inputs.where}: the build left no image ${imageName}`);
+  // the provider's outputs for a skipPush build; since provider v4.4 `repoDigest` of a local
+  // image is its image id (sha256:…), per the 5.2.0 SDK docs
   return {
     id: imageName,
     state: {
       imageName,
+      repoDigest: built.Id,
       baseImageName: imageName,
       context,
       dockerfile: path.relative(context, dockerfile),
