@@ -1,0 +1,87 @@
+/**
+ * The loopback bottle of the adversarial suite: `startFixture` (real proxy process, CONNECT
+ * forward proxy standing in for pipelock, fake tokens) with every host name of the corpus mapped
+ * to one recording upstream, so that a test can tell exactly what reached the far side.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import * as mockttp from "mockttp";
+import { startFixture, type Fixture } from "../../helpers/proxy-fixture";
+
+/** Host names (`name:port`) the forward proxy resolves to the recording upstream. */
+export const CORPUS_HOSTS = [
+  ...["api.github.test", "api.anthropic.test", "open.test", "plain.test", "ws.test", "reload.test", "evil.test", "a.wild.test", "b.a.wild.test", "wild.test"].flatMap((h) => [`${h}:443`, `${h}:80`]),
+  "127.0.0.1:8088", "open.test:8443", "OPEN.TEST:443",
+];
+
+/** What the upstream saw of one request: enough to check path, method, Host and credentials. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  rawHeaders: [string, string][];
+  /** Chunked-body trailers, which a credential could also ride in. */
+  rawTrailers: [string, string][];
+  body: string;
+  /** The `x-corpus-case` probe the runner puts on every request, when present. */
+  probe: string | undefined;
+}
+
+export interface AdversarialFixture extends Fixture {
+  seen: SeenRequest[];
+  /** WebSocket upgrades that reached the upstream. */
+  seenWebSockets: string[];
+}
+
+/**
+ * Start the fixture with `routes` in force. The recording upstream answers 200 with a fixed
+ * body; `/echo-headers` returns the request headers as JSON (an upstream that reflects
+ * credentials, which the docs warn about); `/redirect` answers 302 to another host.
+ */
+export async function startAdversarialFixture(routes: unknown, env: Record<string, string> = {}): Promise<AdversarialFixture> {
+  const seen: SeenRequest[] = [];
+  const seenWebSockets: string[] = [];
+  let recorder: mockttp.Mockttp | undefined;
+  const f = await startFixture({
+    routes,
+    env,
+    extraHosts: async (upstreamCa) => {
+      recorder = mockttp.getLocal({ https: { cert: upstreamCa.cert, key: upstreamCa.key }, http2: false, recordTraffic: false });
+      await recorder.start();
+      await recorder.forAnyRequest().always().thenCallback(async (req) => {
+        const body = (await req.body.getText()) ?? "";
+        const probe = req.rawHeaders.find(([k]) => k.toLowerCase() === "x-corpus-case")?.[1];
+        seen.push({ method: req.method, path: req.path, rawHeaders: req.rawHeaders, rawTrailers: req.rawTrailers ?? [], body, probe });
+        if (req.path === "/echo-headers") return { statusCode: 200, json: req.rawHeaders };
+        if (req.path === "/redirect") return { statusCode: 302, headers: { location: "https://evil.test/collect" }, body: "" };
+        return { statusCode: 200, headers: { "x-recording-upstream": "1" }, body: "upstream reached" };
+      });
+      await recorder.forAnyWebSocket().always().thenPassivelyListen();
+      recorder.on("websocket-request", (req) => seenWebSockets.push(req.path));
+      return Object.fromEntries(CORPUS_HOSTS.map((h) => [h, recorder!.port]));
+    },
+  });
+  return {
+    ...f,
+    seen,
+    seenWebSockets,
+    close: async () => {
+      await f.close();
+      await recorder?.stop();
+    },
+  };
+}
+
+/** Count of `/proc/<pid>/fd` entries (Linux); undefined elsewhere. */
+export function openFds(pid: number): number | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Current and peak resident memory of a process in MB, from `/proc/<pid>/status`. */
+export function rssMb(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? "0");
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
