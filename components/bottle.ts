@@ -90,7 +90,7 @@ export class Bottle extends pulumi.ComponentResource {
     for (const n of plan.networks) {
       networks[n.role] = new docker.Network(
         n.resourceName,
-        { name: n.name, driver: "bridge", internal: n.internal, labels: labelInputs(n.labels) },
+        { name: n.name, driver: "bridge", internal: n.internal, options: { ...n.options }, labels: labelInputs(n.labels) },
         named,
       );
     }

@@ -75,6 +75,8 @@ export interface NetworkPlan {
   readonly resourceName: string;
   readonly name: string;
   readonly internal: boolean;
+  /** Bridge driver options (`docker network create -o`). */
+  readonly options: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
 }
 

@@ -29,6 +29,9 @@ function network(bottle: string, role: NetworkRole): NetworkPlan {
     name: networkName(bottle, role),
     // only pipelock's own network leads out; published ports would bypass `internal`, so none exist
     internal: role !== "outbound",
+    // `internal` stops forwarding, not the host's own addresses: with an IPv4 address on the
+    // bridge, a container reaches every host service through the gateway. No address, no route.
+    options: role === "outbound" ? {} : { "com.docker.network.bridge.inhibit_ipv4": "true" },
     labels: labelsFor(bottle, role),
   };
 }
