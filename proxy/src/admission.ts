@@ -27,7 +27,13 @@ export function admitter(
     if (known) return known;
     const facts = requestFacts(req);
     const decision = decide(facts, table.routes);
-    if (decision.verdict === "allow") stripCredentials(req, table.stripped);
+    if (decision.verdict === "allow") {
+      stripCredentials(req, table.stripped);
+      // mockttp resolves the target in DNS for non-loopback clients, to send "localhost" back to
+      // the client's machine. Every request here leaves by name through the upstream proxy, and
+      // the bottle's networks have no DNS for outside names: the lookup would only stall (10 s).
+      req.remoteIpAddress = undefined;
+    }
     const q = facts.target.indexOf("?");
     const admission: Admission = {
       decision,

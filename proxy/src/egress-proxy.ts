@@ -10,6 +10,7 @@ import { DENY_REASONS } from "./decide";
 import { auditLine, eventLine, type AuditRecord, type AuditSink } from "./audit-log";
 import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
+import { refuseReplayedTunnelRefusals } from "./upstream-proxy-refusal";
 import { observeResponses, type ResponseSummary } from "./response-observer";
 import type { RouteTable } from "./route-table";
 
@@ -34,6 +35,7 @@ export class EgressProxy {
 
   constructor(table: RouteTable, private readonly options: EgressProxyOptions) {
     this.table = table;
+    refuseReplayedTunnelRefusals();
     this.server = mockttp.getLocal({
       https: { cert: options.ca.cert, key: options.ca.key },
       http2: false,
@@ -81,7 +83,7 @@ export class EgressProxy {
     let reason = base.reason;
     if (s.upstreamFailure) {
       verdict = "error";
-      reason = "upstream unavailable";
+      reason = s.upstreamFailure === "refused" ? "upstream proxy refused" : "upstream unreachable";
     } else if (s.aborted && verdict === "allow") {
       reason = "aborted";
     }

@@ -9,20 +9,24 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Mockttp } from "mockttp";
+import { REFUSED_TUNNEL } from "./upstream-proxy-refusal";
 
 export interface ResponseSummary {
   status: number;
   bytes: number;
   durationMs: number;
-  /** True when the proxy itself failed the request (upstream unreachable or refused). */
-  upstreamFailure: boolean;
+  /** Set when the proxy itself failed the request: the upstream proxy refused the tunnel, or an upstream was unreachable. */
+  upstreamFailure: "refused" | "unreachable" | undefined;
   /** True when the agent's connection closed before the response finished. */
   aborted: boolean;
 }
 
 /** mockttp writes these status messages on its own error paths (request-step-impls, mockttp-server). */
 const MOCKTTP_ERROR_MESSAGES = new Set(["Error communicating with upstream server", "Server error"]);
-const UPSTREAM_FAILURE_BODY = JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy or server could not be reached or refused the connection" });
+const FAILURE_BODY = {
+  refused: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy (pipelock) refused the connection" }),
+  unreachable: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy or server could not be reached" }),
+} as const;
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 interface ConnectApp {
@@ -44,20 +48,23 @@ export function observeResponses(server: Mockttp, done: (req: IncomingMessage, s
 function watch(req: IncomingMessage, res: ServerResponse, done: (req: IncomingMessage, s: ResponseSummary) => void): void {
   const started = process.hrtime.bigint();
   const bytesAtStart = req.socket.bytesWritten;
-  let upstreamFailure = false;
+  let upstreamFailure: ResponseSummary["upstreamFailure"];
 
   type Variadic = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
   const writeHead = res.writeHead as unknown as Variadic;
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     if (typeof args[1] === "string" && MOCKTTP_ERROR_MESSAGES.has(args[1])) {
-      upstreamFailure = true;
+      upstreamFailure = "unreachable";
       return writeHead.call(this, 502, "Bad Gateway", { "content-type": "application/json", "cache-control": "no-store" });
     }
     return writeHead.apply(this, args);
   } as unknown as ServerResponse["writeHead"];
   const end = res.end as unknown as Variadic;
   res.end = function (this: ServerResponse, ...args: unknown[]) {
-    return upstreamFailure ? end.call(this, UPSTREAM_FAILURE_BODY) : end.apply(this, args);
+    if (!upstreamFailure) return end.apply(this, args);
+    // mockttp ends its error reply with the error's text: the only place the cause is visible.
+    if (typeof args[0] === "string" && args[0].includes(REFUSED_TUNNEL)) upstreamFailure = "refused";
+    return end.call(this, FAILURE_BODY[upstreamFailure]);
   } as unknown as ServerResponse["end"];
 
   // mockttp assigns `res.body` after this middleware; start draining it the moment it does.

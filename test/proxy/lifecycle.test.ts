@@ -79,7 +79,19 @@ describe("egress proxy: reload, health, upstream failure, shutdown", function ()
     assert.ok(!res.body.toString().includes("127.0.0.1"), "no internal address in the reply");
     const line = await pollUntil("audit line", () => f.proxy.events("decision").find((d) => d.status === 502));
     assert.equal(line.verdict, "error");
-    assert.equal(line.reason, "upstream unavailable");
+    assert.equal(line.reason, "upstream unreachable");
+  });
+
+  it("answers 502 naming the refusal when the upstream proxy refuses the tunnel, not its bare 403", async () => {
+    const base = standardRoutes() as { version: 1; routes: unknown[] };
+    f.proxy.writeRoutes({ ...base, routes: [...base.routes, { host: "refused-by-upstream.test" }] });
+    await pollUntil("reload", () => f.proxy.events("routes_reloaded")[0]);
+    const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "refused-by-upstream.test", target: "/" });
+    assert.equal(res.status, 502);
+    assert.deepEqual(JSON.parse(res.body.toString()), { error: "upstream unavailable", reason: "the upstream proxy (pipelock) refused the connection" });
+    assert.ok(f.forward.targets.includes("refused-by-upstream.test:443"));
+    const line = await pollUntil("audit line", () => f.proxy.events("decision").find((d) => d.host === "refused-by-upstream.test"));
+    assert.deepEqual([line.verdict, line.reason, line.status], ["error", "upstream proxy refused", 502]);
   });
 
   it("serves /healthz on its own listener only", async () => {
