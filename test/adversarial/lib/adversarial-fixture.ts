@@ -50,9 +50,13 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
         const body = (await req.body.getText()) ?? "";
         const probe = req.rawHeaders.find(([k]) => k.toLowerCase() === "x-corpus-case")?.[1];
         seen.push({ method: req.method, path: req.path, rawHeaders: req.rawHeaders, rawTrailers: req.rawTrailers ?? [], body, probe });
-        if (req.path === "/echo-headers") return { statusCode: 200, json: req.rawHeaders };
-        if (req.path === "/redirect") return { statusCode: 302, headers: { location: "https://evil.test/collect" }, body: "" };
-        return { statusCode: 200, headers: { "x-recording-upstream": "1" }, body: "upstream reached" };
+        // Explicit lengths: a close-delimited reply would end the agent's kept-alive connection.
+        if (req.path === "/echo-headers") {
+          const json = JSON.stringify(req.rawHeaders);
+          return { statusCode: 200, headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(json)) }, body: json };
+        }
+        if (req.path === "/redirect") return { statusCode: 302, headers: { location: "https://evil.test/collect", "content-length": "0" }, body: "" };
+        return { statusCode: 200, headers: { "x-recording-upstream": "1", "content-length": "16" }, body: "upstream reached" };
       });
       await recorder.forAnyWebSocket().always().thenPassivelyListen();
       recorder.on("websocket-request", (req) => seenWebSockets.push(req.path));

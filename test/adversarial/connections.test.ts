@@ -1,0 +1,140 @@
+/**
+ * Tricks that need more than one request on a connection: the decision is taken for every
+ * request, not once per connection; pipelined requests hidden in a body are decided on their own;
+ * a CONNECT nested inside an intercepted tunnel moves the destination consistently.
+ */
+import assert from "node:assert/strict";
+import type net from "node:net";
+import { rawExchange, tunnel } from "../helpers/agent-client";
+import { FAKE_TOKENS } from "../helpers/proxy-fixture";
+import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
+import { loadRouteSets } from "./lib/corpus";
+import { exchange, rawConnect, tlsOver } from "./lib/raw-client";
+
+/** Read `count` complete Content-Length-framed responses from one socket. */
+function readResponses(socket: net.Socket, count: number, timeoutMs = 8000): Promise<{ status: number; head: string; body: string }[]> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const out: { status: number; head: string; body: string }[] = [];
+    const timer = setTimeout(() => done(new Error(`only ${out.length} of ${count} responses arrived`)), timeoutMs);
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      if (err) reject(err);
+      else resolve(out);
+    };
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        const head = buf.subarray(0, end).toString("latin1");
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
+        if (buf.length < end + 4 + length) return;
+        out.push({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: buf.subarray(end + 4, end + 4 + length).toString() });
+        buf = buf.subarray(end + 4 + length);
+        if (out.length === count) return done();
+      }
+    };
+    socket.on("data", onData);
+  });
+}
+
+const denialOf = (head: string) => /\r\nx-egress-proxy-denial: *([^\r\n]*)/i.exec(head)?.[1];
+
+describe("adversarial: several requests on one connection", function () {
+  this.timeout(30_000);
+  let f: AdversarialFixture;
+  before(async () => {
+    f = await startAdversarialFixture(loadRouteSets().corpus);
+  });
+  after(async () => {
+    await f?.close();
+  });
+
+  it("decides every request on a kept-alive tunnel: a Host switch after allowed requests is refused", async () => {
+    const conn = await tunnel(f.proxy.port, "api.github.test:443", "api.github.test", f.bottleCa.cert);
+    try {
+      assert.equal((await rawExchange(conn, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n")).status, 200);
+      assert.equal((await rawExchange(conn, "GET /repos/acme/widget/x HTTP/1.1\r\nHost: api.github.test\r\n\r\n")).status, 200);
+      const before = f.seen.length;
+      // A refusal carries no Content-Length, so the proxy ends the connection after it.
+      const switched = await rawExchange(conn, "GET /user HTTP/1.1\r\nHost: open.test\r\n\r\n");
+      assert.equal(switched.status, 403);
+      assert.equal(denialOf(switched.head), "destination mismatch");
+      assert.equal(f.seen.length, before, "a refused request on a reused connection reached the upstream");
+    } finally {
+      conn.destroy();
+    }
+  });
+
+  it("decides a request pipelined inside another's body on its own (HTTPS)", async () => {
+    const conn = await tunnel(f.proxy.port, "api.github.test:443", "api.github.test", f.bottleCa.cert);
+    const before = f.seen.length;
+    try {
+      const smuggled = "GET /repos/other/secret HTTP/1.1\r\nHost: api.github.test\r\nX-Corpus-Case: pipelined-https\r\n\r\n";
+      const pending = readResponses(conn, 2);
+      conn.write(`POST /user HTTP/1.1\r\nHost: api.github.test\r\nContent-Length: 5\r\n\r\nhello${smuggled}`);
+      const [first, second] = await pending;
+      assert.equal(first?.status, 200);
+      assert.equal(second?.status, 403);
+      assert.equal(denialOf(second?.head ?? ""), "path not allowed");
+    } finally {
+      conn.destroy();
+    }
+    const seen = f.seen.slice(before);
+    assert.deepEqual(seen.map((s) => `${s.method} ${s.path}`), ["POST /user"]);
+    assert.equal(seen[0]?.body, "hello", "the upstream got exactly the declared body");
+  });
+
+  it("decides a request pipelined inside another's body on its own (plain HTTP, other host)", async () => {
+    const socket = await rawConnect(f.proxy.port, "plain.test:80");
+    const before = f.seen.length;
+    try {
+      const pending = readResponses(socket, 2);
+      socket.write("POST /x HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 3\r\n\r\nabcGET /x HTTP/1.1\r\nHost: evil.test\r\n\r\n");
+      const [first, second] = await pending;
+      assert.equal(first?.status, 200);
+      assert.equal(denialOf(second?.head ?? ""), "destination mismatch");
+    } finally {
+      socket.destroy();
+    }
+    assert.deepEqual(f.seen.slice(before).map((s) => s.path), ["/x"]);
+  });
+
+  it("a CONNECT nested inside an intercepted tunnel moves the whole destination, consistently", async () => {
+    const outer = await tunnel(f.proxy.port, "open.test:443", "open.test", f.bottleCa.cert);
+    try {
+      const reply = await new Promise<string>((resolve) => {
+        let buf = "";
+        const onData = (d: Buffer) => {
+          buf += d.toString("latin1");
+          if (!buf.includes("\r\n\r\n")) return;
+          outer.off("data", onData);
+          resolve(buf);
+        };
+        outer.on("data", onData);
+        outer.write("CONNECT api.github.test:443 HTTP/1.1\r\nHost: api.github.test:443\r\n\r\n");
+      });
+      assert.match(reply, /^HTTP\/1\.1 200/);
+      const inner = await tlsOver(outer, "api.github.test", f.bottleCa.cert);
+      const forwardBefore = f.forward.targets.length;
+      // The inner tunnel's name is now the destination: a request naming it goes there, with
+      // that route's credential...
+      const before = f.seen.length;
+      const ok = await exchange(inner, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n");
+      assert.equal(ok.status, 200);
+      assert.deepEqual(f.forward.targets.slice(forwardBefore), ["api.github.test:443"]);
+      const seen = f.seen.slice(before);
+      assert.equal(seen.length, 1);
+      assert.deepEqual(seen[0]?.rawHeaders.filter(([k]) => k.toLowerCase() === "authorization").map(([, v]) => v), [`Bearer ${FAKE_TOKENS.github}`]);
+      // ...and the outer tunnel's host is now a mismatch.
+      const wrongHost = await exchange(inner, "GET / HTTP/1.1\r\nHost: open.test\r\n\r\n");
+      assert.equal(wrongHost.denial, "destination mismatch");
+      assert.equal(f.seen.length, before + 1);
+      inner.destroy();
+    } finally {
+      outer.destroy();
+    }
+  });
+});
