@@ -141,7 +141,8 @@ export async function exchange(socket: net.Socket, bytes: string, timeoutMs = 10
   socket.on("error", () => undefined);
   let res: { status: number; head: string; body: string };
   try {
-    res = await (/\r\n(upgrade|expect):/i.test(bytes) ? interimExchange(socket, bytes, timeoutMs) : rawExchange(socket, bytes, timeoutMs));
+    const headOnly = bytes.startsWith("HEAD ");
+    res = await (headOnly || /\r\n(upgrade|expect):/i.test(bytes) ? interimExchange(socket, bytes, timeoutMs, headOnly) : rawExchange(socket, bytes, timeoutMs));
   } catch (e) {
     if (/connection closed/.test((e as Error).message)) return { status: 0, head: "", body: "", layer: "closed", denial: undefined };
     throw e;
@@ -158,8 +159,8 @@ export async function exchange(socket: net.Socket, bytes: string, timeoutMs = 10
   return { ...res, layer, denial };
 }
 
-/** Like rawExchange, but a 101 resolves on its head and a 100 Continue is skipped. */
-function interimExchange(socket: net.Socket, bytes: string, timeoutMs: number): Promise<{ status: number; head: string; body: string }> {
+/** Like rawExchange, but a 101 (or any reply to HEAD) resolves on its head and a 100 Continue is skipped. */
+function interimExchange(socket: net.Socket, bytes: string, timeoutMs: number, headOnly = false): Promise<{ status: number; head: string; body: string }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => done(new Error("upgrade exchange timed out")), timeoutMs);
@@ -183,7 +184,8 @@ function interimExchange(socket: net.Socket, bytes: string, timeoutMs: number): 
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
       const body = buf.subarray(end + 4);
-      if (status === 101 || body.length >= length) done(undefined, { status, head, body: body.subarray(0, status === 101 ? 0 : length).toString("utf8") });
+      if (status === 101 || headOnly) done(undefined, { status, head, body: "" });
+      else if (body.length >= length) done(undefined, { status, head, body: body.subarray(0, length).toString("utf8") });
     };
     const onClose = () => done(new Error(`connection closed: ${buf.toString("latin1").slice(0, 80)}`));
     socket.on("data", onData);
