@@ -20,13 +20,14 @@ export interface Admission {
 export function admitter(
   table: RouteTable,
   record: WeakMap<object, Admission>,
+  unparseable: WeakSet<object>,
   onAdmit: (req: MockttpRequest, admission: Admission) => void,
 ): (req: MockttpRequest) => Admission {
   return (req) => {
     const known = record.get(req);
     if (known) return known;
     const facts = requestFacts(req);
-    const decision = decide(facts, table.routes);
+    const decision: Decision = unparseable.has(req) ? { verdict: "deny", reason: "malformed destination" } : decide(facts, table.routes);
     if (decision.verdict === "allow") {
       stripCredentials(req, table.stripped);
       // mockttp resolves the target in DNS for non-loopback clients, to send "localhost" back to
@@ -47,11 +48,21 @@ export function admitter(
   };
 }
 
+/** Header names as CGI, WSGI and PHP front ends read them: `x_api_key` is `x-api-key`. */
+const asCgiReads = (name: string) => name.toLowerCase().replace(/_/g, "-");
+
 /**
  * Remove every credential header the agent sent, all spellings and repeats. mockttp's own
  * `updateHeaders` skips the second of two adjacent duplicates, so we do not rely on it to strip.
+ * Request trailers are dropped whole: they would reach upstream after the injected credential,
+ * and nothing an agent sends to an API needs them.
  */
 function stripCredentials(req: MockttpRequest, names: ReadonlySet<string>): void {
-  req.rawHeaders = req.rawHeaders.filter(([name]) => !names.has(name.toLowerCase()));
-  for (const name of names) delete req.headers[name];
+  req.rawHeaders = req.rawHeaders.filter(([name]) => !names.has(asCgiReads(name)));
+  for (const name of Object.keys(req.headers)) if (names.has(asCgiReads(name))) delete req.headers[name];
+  // Node sets the trailers just before 'end'; mockttp forwards them on its body stream's later end.
+  req.once("end", () => {
+    const trailers = req.rawTrailers;
+    if (trailers) trailers.length = 0;
+  });
 }

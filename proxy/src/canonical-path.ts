@@ -15,7 +15,8 @@ export type PathProblem =
   | "fragment"
   | "invalid percent-encoding"
   | "non-ASCII byte"
-  | "character that parsers re-encode";
+  | "character that parsers re-encode"
+  | "invalid UTF-8 escape";
 
 export interface SplitTarget {
   /** The path part, raw, as the agent sent it. */
@@ -30,6 +31,23 @@ export function splitTarget(target: string): SplitTarget {
   return q === -1 ? { path: target, query: "" } : { path: target.slice(0, q), query: target.slice(q) };
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Percent-escapes must spell valid UTF-8: overlong forms such as `%c0%ae` (a dot) or
+ * `%e0%80%af` (a slash) are what lax decoders upstream turn into traversals.
+ */
+function escapesAreUtf8(path: string): boolean {
+  if (!path.includes("%")) return true;
+  const bytes = Buffer.from(path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1");
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Why a raw path could be read two ways, or undefined when it is canonical. */
 export function pathProblem(target: string): PathProblem | undefined {
   if (/[\x00-\x20\x7f]/.test(target)) return "control or NUL byte";
@@ -42,6 +60,7 @@ export function pathProblem(target: string): PathProblem | undefined {
   if (!path.startsWith("/")) return "not absolute";
   if (/%(?![0-9A-Fa-f]{2})/.test(target)) return "invalid percent-encoding";
   if (/%(2e|2f|5c|00)/i.test(path)) return "encoded dot, slash or backslash";
+  if (!escapesAreUtf8(path)) return "invalid UTF-8 escape";
   if (path.includes("\\") || query.includes("\\")) return "backslash";
   if (path.includes(";")) return "path parameter";
   const segments = path.split("/").slice(1);

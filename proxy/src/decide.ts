@@ -10,6 +10,8 @@ import type { Route } from "./routes-schema";
 /** What the proxy knows about one request, as the agent sent it (raw, not normalised). */
 export interface RequestFacts {
   method: string;
+  /** The HTTP version of the agent's request (`1.1`, `1.0`, `2.0`). */
+  httpVersion: string;
   /** `https` when the proxy terminated the agent's TLS, else `http`. */
   scheme: "http" | "https";
   /** The CONNECT target (`host:port`) when the request came through a tunnel. */
@@ -18,8 +20,10 @@ export interface RequestFacts {
   absoluteAuthority?: string;
   /** TLS SNI the agent sent, when the scheme is https. */
   sni?: string;
-  /** Every `Host` header value (a request must carry exactly one). */
+  /** Every `Host` header value (a request may carry at most one). */
   hostHeaders: string[];
+  /** Every HTTP/2 `:authority` value (at most one; with Host, both must agree). */
+  authorities: string[];
   /** The raw request target's path and query (origin-form), as the agent sent it. */
   target: string;
   /** The path and query the proxy would forward upstream; must equal `target`. */
@@ -32,6 +36,7 @@ export interface RequestFacts {
 
 /** The closed set of reasons a request is refused; each has one fixed status. */
 export const DENY_REASONS = {
+  "unsupported HTTP version": 400,
   "non-canonical path": 400,
   "path rewritten in transit": 400,
   "malformed destination": 400,
@@ -56,7 +61,7 @@ const DEFAULT_PORT = { http: 80, https: 443 } as const;
 
 /**
  * Decide one request. Order of evaluation (first failure wins, deny is the fallthrough):
- * 1. the target is canonical, and is exactly what would be forwarded;
+ * 1. HTTP/1.x; the target is canonical, and is exactly what would be forwarded;
  * 2. every name of the destination (CONNECT, SNI, Host, absolute URL) is well-formed and the same;
  * 3. IP literals only when a route names that IP;
  * 4. a route covers host and port; plain HTTP only on routes that allow it;
@@ -64,6 +69,9 @@ const DEFAULT_PORT = { http: 80, https: 443 } as const;
  * 6. path, then method, then any method override, against the routes left.
  */
 export function decide(facts: RequestFacts, routes: readonly Route[]): Decision {
+  // HTTP/2 reaches mockttp through ALPN or prior knowledge even when it is off, and its
+  // passthrough mishandles other versions: only the HTTP/1 this proxy is tested with passes.
+  if (facts.httpVersion !== "1.1" && facts.httpVersion !== "1.0") return deny("unsupported HTTP version");
   if (pathProblem(facts.target) !== undefined) return deny("non-canonical path");
   if (facts.forwardedTarget !== facts.target) return deny("path rewritten in transit");
 
@@ -105,8 +113,11 @@ export function decide(facts: RequestFacts, routes: readonly Route[]): Decision 
   return { verdict: "allow", routeIndex: chosen.index, host, port };
 }
 
+/** Methods a route allows only when it lists them: TRACE and TRACK echo the request, credential included. */
+const ONLY_WHEN_LISTED = new Set(["TRACE", "TRACK", "CONNECT"]);
+
 function methodAllowed(route: Route, method: string): boolean {
-  return route.methods === undefined || route.methods.includes(method);
+  return route.methods === undefined ? !ONLY_WHEN_LISTED.has(method) : route.methods.includes(method);
 }
 
 function deny(reason: DenyReason, host?: string): Decision {
@@ -117,10 +128,11 @@ type Destination = { host: string; port: number } | "malformed" | "mismatch" | "
 
 /** One destination per request: all the names the agent gave must agree, ports included. */
 function resolveDestination(facts: RequestFacts): Destination {
-  if (facts.hostHeaders.length !== 1) return "malformed";
+  const { hostHeaders, authorities } = facts;
+  if (hostHeaders.length > 1 || authorities.length > 1 || hostHeaders.length + authorities.length === 0) return "malformed";
   const defaultPort = DEFAULT_PORT[facts.scheme];
   const named: { host: string; port: number }[] = [];
-  for (const raw of [facts.hostHeaders[0], facts.absoluteAuthority, facts.connectAuthority]) {
+  for (const raw of [hostHeaders[0], authorities[0], facts.absoluteAuthority, facts.connectAuthority]) {
     if (raw === undefined) continue;
     const authority = parseAuthority(raw);
     const host = authority && canonicalHost(authority.host);

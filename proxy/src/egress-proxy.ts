@@ -10,6 +10,7 @@ import { DENY_REASONS } from "./decide";
 import { auditLine, eventLine, type AuditRecord, type AuditSink } from "./audit-log";
 import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
+import { guardUnparseableTargets } from "./target-guard";
 import { refuseReplayedTunnelRefusals } from "./upstream-proxy-refusal";
 import { observeResponses, type ResponseSummary } from "./response-observer";
 import type { RouteTable } from "./route-table";
@@ -31,6 +32,7 @@ const MAX_KEPT_BODY = 64 * 1024;
 export class EgressProxy {
   private readonly server: mockttp.Mockttp;
   private readonly admissions = new WeakMap<object, Admission>();
+  private readonly unparseable = new WeakSet<object>();
   private table: RouteTable;
 
   constructor(table: RouteTable, private readonly options: EgressProxyOptions) {
@@ -45,6 +47,7 @@ export class EgressProxy {
       suggestChanges: false,
     });
     observeResponses(this.server, (req, summary) => this.logHttp(req, summary));
+    guardUnparseableTargets(this.server, this.unparseable);
   }
 
   /** Start listening; resolves with the port. */
@@ -70,7 +73,7 @@ export class EgressProxy {
   }
 
   private async install(table: RouteTable): Promise<void> {
-    const admit = admitter(table, this.admissions, (req, a) => this.logWebSocket(req, a));
+    const admit = admitter(table, this.admissions, this.unparseable, (req, a) => this.logWebSocket(req, a));
     const rules = policyRules(table, admit, this.options.upstreamProxy);
     await this.server.setRequestRules(...rules.request);
     await this.server.setWebSocketRules(...rules.webSocket);

@@ -29,11 +29,13 @@ export function requestFacts(req: MockttpRequest): RequestFacts {
   const scheme = req.protocol === "https" || req.protocol === "wss" ? "https" : "http";
 
   const hostHeaders: string[] = [];
+  const authorities: string[] = [];
   const methodOverrides: string[] = [];
   let upgrade: string | undefined;
   for (const [name, value] of req.rawHeaders) {
     const lower = name.toLowerCase();
     if (lower === "host") hostHeaders.push(value);
+    else if (lower === ":authority") authorities.push(value);
     else if (OVERRIDE_HEADERS.has(lower)) methodOverrides.push(value);
     else if (lower === "upgrade") upgrade = (upgrade === undefined ? value : `${upgrade},${value}`).trim().toLowerCase();
   }
@@ -41,14 +43,16 @@ export function requestFacts(req: MockttpRequest): RequestFacts {
   const target = req.path;
   const query = target.includes("?") ? target.slice(target.indexOf("?") + 1) : "";
   for (const [key, value] of safeSearchParams(query)) {
-    if (key.toLowerCase() === "_method") methodOverrides.push(value);
+    if (isMethodParameter(key)) methodOverrides.push(value);
   }
 
   const facts: RequestFacts = {
     method: req.method,
+    httpVersion: req.httpVersion,
     scheme,
     absoluteAuthority: authority(req.destination.hostname, req.destination.port),
     hostHeaders,
+    authorities,
     target,
     forwardedTarget: forwardedTarget(req.url),
     methodOverrides,
@@ -57,6 +61,14 @@ export function requestFacts(req: MockttpRequest): RequestFacts {
   if (scheme === "https" && tls?.sniHostname) facts.sni = tls.sniHostname;
   if (upgrade !== undefined) facts.upgrade = upgrade;
   return facts;
+}
+
+/**
+ * `_method`, also as PHP reads parameter names: it turns spaces, dots and `[` into `_`, so
+ * `.method` and ` method` are `_method` to Symfony and Laravel.
+ */
+function isMethodParameter(name: string): boolean {
+  return name.toLowerCase().replace(/[\s.[]/g, "_") === "_method";
 }
 
 /** `host:port`, with IPv6 literals bracketed as in a URL. */

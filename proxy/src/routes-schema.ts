@@ -6,6 +6,7 @@
  * (`EGRESS_PROXY_TOKEN_<n>`) whose value the proxy reads from its own environment.
  */
 import { z } from "zod";
+import { canonicalHost } from "./host";
 
 const DNS_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const HOSTNAME = new RegExp(`^(?:\\*\\.)?(?:${DNS_LABEL}\\.)*${DNS_LABEL}$`);
@@ -63,8 +64,8 @@ export const routeSchema = z
     host: z
       .string()
       .transform((h) => h.toLowerCase())
-      .refine((h) => HOSTNAME.test(h) || IPV4.test(h), {
-        message: "must be a hostname (optionally `*.` for subdomains) or an IPv4 address, without scheme or port",
+      .refine((h) => (HOSTNAME.test(h) || IPV4.test(h)) && canonicalHost(h.replace(/^\*\./, "")) === h.replace(/^\*\./, ""), {
+        message: "must be a hostname (optionally `*.` for subdomains) or a dotted IPv4 address, without scheme or port; write IPs as a.b.c.d",
       }),
     port: z.number().int().min(1).max(65535).optional(),
     path_allowlist: z.array(pathPatternSchema).min(1).optional(),

@@ -17,6 +17,8 @@ const routes: Route[] = routesFileSchema.parse({
 
 const https = (over: Partial<RequestFacts> = {}): RequestFacts => ({
   method: "GET",
+  httpVersion: "1.1",
+  authorities: [],
   scheme: "https",
   connectAuthority: "api.github.com:443",
   absoluteAuthority: "api.github.com:443",
@@ -68,6 +70,13 @@ describe("decide", () => {
     ["an h2c upgrade", https({ connectAuthority: "ws.test:443", absoluteAuthority: "ws.test:443", sni: "ws.test", hostHeaders: ["ws.test"], upgrade: "h2c" }), "upgrade not allowed"],
     ["a path that would be rewritten", https({ target: "/repos/acme/a b", forwardedTarget: "/repos/acme/a%20b" }), "non-canonical path"],
     ["a quote that url.parse would escape", https({ target: "/repos/acme/a\"b", forwardedTarget: "/repos/acme/a%22b" }), "non-canonical path"],
+    ["HTTP/2", https({ httpVersion: "2.0", hostHeaders: [], authorities: ["api.github.com"] }), "unsupported HTTP version"],
+    ["HTTP/1.0", https({ httpVersion: "1.0" }), "allow 0"],
+    ["an :authority that agrees with Host", https({ authorities: ["api.github.com"] }), "allow 0"],
+    ["an :authority naming another host than Host", https({ authorities: ["evil.com"] }), "destination mismatch"],
+    ["two :authority values", https({ hostHeaders: [], authorities: ["api.github.com", "api.github.com"] }), "malformed destination"],
+    ["TRACE on a route without a method list", https({ method: "TRACE", connectAuthority: "a.example.com:443", absoluteAuthority: "a.example.com:443", sni: "a.example.com", hostHeaders: ["a.example.com"] }), "method not allowed"],
+    ["an overlong UTF-8 dot", https({ target: "/repos/acme/%c0%ae%c0%ae/x", forwardedTarget: "/repos/acme/%c0%ae%c0%ae/x" }), "non-canonical path"],
     ["a forwarded path that differs", https({ forwardedTarget: "/repos/acme/other" }), "path rewritten in transit"],
   ];
   for (const [name, facts, expected] of table) {

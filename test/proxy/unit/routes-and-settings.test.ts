@@ -22,6 +22,8 @@ describe("routes.yaml schema", () => {
     ["a token slot that is not a slot", { version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", token_env: "GITHUB_TOKEN" } }] }, /^routes\[0\]\.auth/],
     ["auth with plain HTTP", { version: 1, routes: [{ host: "a.test", plain_http: true, auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.plain_http: an authenticated route cannot allow plain HTTP/],
     ["auth with WebSocket", { version: 1, routes: [{ host: "a.test", websocket: true, auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.websocket: WebSocket routes cannot carry/],
+    ["an IP in another spelling", { version: 1, routes: [{ host: "2130706433" }] }, /^routes\[0\]\.host: /],
+    ["a hex IP", { version: 1, routes: [{ host: "0x7f.0.0.1" }] }, /^routes\[0\]\.host: /],
     ["a port out of range", { version: 1, routes: [{ host: "a.test", port: 70000 }] }, /^routes\[0\]\.port: /],
   ];
   for (const [name, doc, expected] of bad) {
