@@ -20,6 +20,8 @@ export interface BenchConfig {
   startups: number;
   /** Our proxy's entry point (a scratch copy can be benched in place of proxy/dist). */
   proxyMain: string | undefined;
+  /** A second build of our proxy, measured as path `cand` in the same run (A/B of a change). */
+  candidateMain: string | undefined;
   /** Directory for a V8 CPU profile of our proxy (written when it stops). */
   cpuProfDir: string | undefined;
   /** Append the run's figures to bench/RESULTS.md. */
@@ -28,9 +30,9 @@ export interface BenchConfig {
   label: string;
 }
 
-export type PathName = "direct" | "forward" | "ours" | "mitm";
+export type PathName = "direct" | "forward" | "ours" | "cand" | "mitm";
 
-const ALL_PATHS: PathName[] = ["direct", "forward", "ours", "mitm"];
+const ALL_PATHS: PathName[] = ["direct", "forward", "ours", "cand", "mitm"];
 
 function num(env: NodeJS.ProcessEnv, name: string, full: number, quick: number, isQuick: boolean): number {
   const raw = env[name];
@@ -43,7 +45,10 @@ function num(env: NodeJS.ProcessEnv, name: string, full: number, quick: number, 
 /** Read the settings; a bad value fails with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const quick = env.BENCH_QUICK === "1";
-  const paths = (env.BENCH_PATHS ?? ALL_PATHS.join(",")).split(",").map((s) => s.trim()) as PathName[];
+  const candidateMain = env.BENCH_CANDIDATE_MAIN || undefined;
+  const defaults = ALL_PATHS.filter((p) => p !== "cand" || candidateMain !== undefined);
+  const paths = (env.BENCH_PATHS ?? defaults.join(",")).split(",").map((s) => s.trim()) as PathName[];
+  if (paths.includes("cand") && candidateMain === undefined) throw new Error("BENCH_PATHS names cand; set BENCH_CANDIDATE_MAIN to the candidate build's main.js");
   for (const p of paths) {
     if (!ALL_PATHS.includes(p)) throw new Error(`BENCH_PATHS: unknown path ${p}; use some of ${ALL_PATHS.join(",")}`);
   }
@@ -65,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     transferRounds: num(env, "BENCH_TRANSFER_ROUNDS", 1, 1, quick),
     startups: num(env, "BENCH_STARTUPS", 3, 1, quick),
     proxyMain: env.BENCH_PROXY_MAIN || undefined,
+    candidateMain,
     cpuProfDir: env.BENCH_CPU_PROF || undefined,
     record: env.BENCH_RECORD === undefined ? !quick : env.BENCH_RECORD === "1",
     label: env.BENCH_LABEL ?? "",

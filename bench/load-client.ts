@@ -38,6 +38,7 @@ async function keepalive(j: Extract<Job, { op: "keepalive" }>) {
   const lat: number[] = [];
   let errors = 0;
   let bad = 0;
+  const samples = new Set<string>();
   const cpu0 = process.cpuUsage();
   await Promise.all(
     conns.map(async (c) => {
@@ -45,11 +46,15 @@ async function keepalive(j: Extract<Job, { op: "keepalive" }>) {
         const t0 = now();
         try {
           const r = await c.exchange(req);
-          if (r.head.status !== 200) bad++;
+          if (r.head.status !== 200) {
+            bad++;
+            samples.add(`status ${r.head.status}`);
+          }
           if (t0 >= measureFrom) lat.push(now() - t0);
           if (r.closed) break;
-        } catch {
+        } catch (e) {
           errors++;
+          samples.add(e instanceof Error ? e.message : String(e));
           break;
         }
       }
@@ -58,7 +63,7 @@ async function keepalive(j: Extract<Job, { op: "keepalive" }>) {
   const cpu = process.cpuUsage(cpu0);
   for (const c of conns) c.destroy();
   lat.sort((a, b) => a - b);
-  return { requests: lat.length, rps: lat.length / (j.durationMs / 1000), p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), errors, non200: bad, clientCpuMs: (cpu.user + cpu.system) / 1000 };
+  return { requests: lat.length, rps: lat.length / (j.durationMs / 1000), p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), errors, non200: bad, problems: [...samples].slice(0, 3), clientCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 async function newconn(j: Extract<Job, { op: "newconn" }>) {

@@ -116,6 +116,8 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 export interface OurProxyOptions {
+  /** Path name in the report (`ours`, or `cand` for a candidate build). */
+  name: string;
   port: number;
   routesFile: string;
   caCertFile: string;
@@ -145,8 +147,8 @@ export function startOurProxy(o: OurProxyOptions): ProxyUnderTest {
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stderr?.on("data", (d: Buffer) => process.stderr.write(`[ours] ${d.toString()}`));
-  return { name: "ours", child, port: o.port, decisions: countLines(child), stop: stopper(child) };
+  child.stderr?.on("data", (d: Buffer) => process.stderr.write(`[${o.name}] ${d.toString()}`));
+  return { name: o.name, child, port: o.port, decisions: countLines(child), stop: stopper(child) };
 }
 
 export interface MitmOptions {

@@ -6,7 +6,9 @@
 import type { BenchConfig, PathName } from "./config";
 import { fmt, median, ratio } from "./stats";
 
-export interface KeepAlive { rps: number; p50Ms: number; p99Ms: number; errors: number; non200: number; clientCpuMs: number }
+type ProxyName = "ours" | "cand" | "mitm";
+
+export interface KeepAlive { rps: number; p50Ms: number; p99Ms: number; errors: number; non200: number; problems: string[]; clientCpuMs: number }
 export interface NewConn { rate: number; p50Ms: number; p99Ms: number; errors: number; non200: number }
 export interface Sse { coldFirstP50Ms: number; warmFirstP50Ms: number; deliveryP50Ms: number; deliveryP99Ms: number; gapExcessP50Ms: number }
 export interface Transfer { mbps: number; peakRssMb?: number }
@@ -19,10 +21,10 @@ export interface Results {
   sse: Partial<Record<PathName, Sse[]>>;
   download: Partial<Record<PathName, Transfer[]>>;
   upload: Partial<Record<PathName, Transfer[]>>;
-  startupMs: Partial<Record<"ours" | "mitm", number[]>>;
+  startupMs: Partial<Record<ProxyName, number[]>>;
   /** VmHWM over the load phases, before the transfers (MB). */
-  peakRssLoadMb: Partial<Record<"ours" | "mitm", number>>;
-  decisions: Partial<Record<"ours" | "mitm", number>>;
+  peakRssLoadMb: Partial<Record<ProxyName, number>>;
+  decisions: Partial<Record<ProxyName, number>>;
 }
 
 const med = <T>(runs: T[] | undefined, f: (r: T) => number): number => (runs && runs.length ? median(runs.map(f)) : NaN);
@@ -97,7 +99,7 @@ export function render(r: Results, cfg: BenchConfig): string[] {
     return [p, fmt(med(s, (x) => x.coldFirstP50Ms)), fmt(med(s, (x) => x.warmFirstP50Ms)), fmt(med(s, (x) => x.deliveryP50Ms)), fmt(med(s, (x) => x.deliveryP99Ms)), fmt(med(s, (x) => x.gapExcessP50Ms))];
   })));
   const mib = fmt(cfg.transferBytes / 1048576);
-  out.push("", `Transfers of ${mib} MiB, one connection (peak RSS of the proxy during each transfer):`, "");
+  out.push("", `Transfers of ${mib} MiB, one connection (peak RSS of the proxy during each transfer; proxies restarted before this phase):`, "");
   const dd = med(r.download.direct, (x) => x.mbps);
   const ud = med(r.upload.direct, (x) => x.mbps);
   out.push(...table(["path", "download MiB/s", "vs direct", "peak RSS MB", "upload MiB/s", "vs direct", "peak RSS MB"], paths.map((p) => {
@@ -107,10 +109,14 @@ export function render(r: Results, cfg: BenchConfig): string[] {
     return [p, fmt(dl), ratio(dl, dd), peak(r.download[p]), fmt(ul), ratio(ul, ud), peak(r.upload[p])];
   })));
   out.push("", "Start-up, spawn to first served request through the chain (median):", "");
-  out.push(...table(["proxy", "ms", "runs", "peak RSS under load MB", "decision lines"], (["ours", "mitm"] as const).filter((p) => paths.includes(p)).map((p) => [p, fmt(med(r.startupMs[p], (x) => x)), String(r.startupMs[p]?.length ?? 0), fmt(r.peakRssLoadMb[p]), String(r.decisions[p] ?? "-")])));
+  out.push(...table(["proxy", "ms", "runs", "peak RSS under load MB", "decision lines"], (["ours", "cand", "mitm"] as const).filter((p) => paths.includes(p)).map((p) => [p, fmt(med(r.startupMs[p], (x) => x)), String(r.startupMs[p]?.length ?? 0), fmt(r.peakRssLoadMb[p]), String(r.decisions[p] ?? "-")])));
   const maxC = Math.max(...cfg.connections);
   const rps = (p: PathName) => med(r.keepalive[maxC]?.[p]?.runs, (x) => x.rps);
   out.push("", `Ratios: ours/direct req/s at ${maxC} conns ${ratio(rps("ours"), rps("direct"))}; ours/mitmproxy ${ratio(rps("ours"), rps("mitm"))}; ours/forward-only ${ratio(rps("ours"), rps("forward"))}; new conns ours/mitmproxy ${ratio(med(r.newconn.ours?.runs, (x) => x.rate), med(r.newconn.mitm?.runs, (x) => x.rate))}.`);
+  if (paths.includes("cand")) {
+    const c1 = (p: PathName) => med(r.keepalive[1]?.[p]?.runs, (x) => x.p50Ms);
+    out.push("", `Candidate build (cand) against ours: req/s at ${maxC} conns ${ratio(rps("cand"), rps("ours"))}, cand/mitmproxy ${ratio(rps("cand"), rps("mitm"))}, cand/direct ${ratio(rps("cand"), rps("direct"))}; p50 added at 1 conn ${fmt(c1("cand") - c1("direct"))} ms (ours ${fmt(c1("ours") - c1("direct"))} ms).`);
+  }
   const t = targets(r, cfg);
   out.push("", `Targets (${t.met} of ${t.total} met):`, "", ...t.lines);
   return out;

@@ -19,6 +19,7 @@ import { render, type CpuShare, type KeepAlive, type NewConn, type Results, type
 import { Connection, openConnection, type Target } from "./wire";
 
 const HOST = "bench.test";
+type ProxyName = "ours" | "cand" | "mitm";
 const ROOT = path.resolve(__dirname, "..");
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -77,20 +78,18 @@ async function main(): Promise<void> {
   const routesFile = path.join(mkdtempSync(path.join(os.tmpdir(), "bench-routes-")), "routes.yaml");
   writeFileSync(routesFile, JSON.stringify({ version: 1, routes: [{ host: HOST, path_allowlist: ["/small", "/whoami", "/download", "/upload", "/sse"], methods: ["GET", "POST"], auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } }] }), { mode: 0o600 });
   const confdir = mitmConfdir(bottleCa.certFile, bottleCa.keyFile);
-  const wantsMitm = cfg.paths.includes("mitm");
-  const wantsOurs = cfg.paths.includes("ours");
-  const launch = async (which: "ours" | "mitm", extraFlags: string[] = []): Promise<ProxyUnderTest> => {
+  const launch = async (which: ProxyName, extraFlags: string[] = []): Promise<ProxyUnderTest> => {
     const port = await freePort();
-    return which === "ours"
-      ? startOurProxy({ port, routesFile, caCertFile: bottleCa.certFile, caKeyFile: bottleCa.keyFile, forwardUrl, upstreamCaFile: upstreamCa.certFile, token, main: proxyMain as string, nodeFlags: extraFlags })
-      : startMitm({ port, confdir, forwardUrl, upstreamCaFile: upstreamCa.certFile, host: HOST, token });
+    if (which === "mitm") return startMitm({ port, confdir, forwardUrl, upstreamCaFile: upstreamCa.certFile, host: HOST, token });
+    const main = which === "ours" ? (proxyMain as string) : (cfg.candidateMain as string);
+    return startOurProxy({ name: which, port, routesFile, caCertFile: bottleCa.certFile, caKeyFile: bottleCa.keyFile, forwardUrl, upstreamCaFile: upstreamCa.certFile, token, main, nodeFlags: extraFlags });
   };
   const viaProxy = (name: string, port: number): Target => ({ name, proxyPort: port, upstreamPort: upstream.port, host: HOST, ca: bottleCa.cert });
   const results: Results = { keepalive: {}, newconn: {}, sse: {}, download: {}, upload: {}, startupMs: {}, peakRssLoadMb: {}, decisions: {} };
   const running: ProxyUnderTest[] = [];
 
   try {
-    const proxies = [...(wantsOurs ? ["ours" as const] : []), ...(wantsMitm ? ["mitm" as const] : [])];
+    const proxies = cfg.paths.filter((p): p is ProxyName => p === "ours" || p === "cand" || p === "mitm");
     log(`start-up (${cfg.startups} each)...`);
     for (let i = 0; i < cfg.startups; i++) {
       for (const which of rotate(proxies, i)) {
@@ -102,21 +101,21 @@ async function main(): Promise<void> {
       }
     }
 
-    const ours = wantsOurs ? await launch("ours", cfg.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cfg.cpuProfDir}`] : []) : undefined;
-    const mitm = wantsMitm ? await launch("mitm") : undefined;
-    running.push(...[ours, mitm].filter((p): p is ProxyUnderTest => p !== undefined));
+    const prof = cfg.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cfg.cpuProfDir}`] : [];
+    for (const which of proxies) running.push(await launch(which, which === "mitm" ? [] : prof));
     for (const p of running) await firstServed(viaProxy(p.name, p.port), performance.now());
+    const portOf = (name: ProxyName) => running.find((p) => p.name === name)?.port ?? 0;
     const targets: Record<PathName, Target> = {
       direct: { name: "direct", upstreamPort: upstream.port, host: HOST, ca: upstreamCa.cert },
       forward: { name: "forward", proxyPort: forward.port, upstreamPort: upstream.port, host: HOST, ca: upstreamCa.cert },
-      ours: viaProxy("ours", ours?.port ?? 0),
-      mitm: viaProxy("mitm", mitm?.port ?? 0),
+      ours: viaProxy("ours", portOf("ours")),
+      cand: viaProxy("cand", portOf("cand")),
+      mitm: viaProxy("mitm", portOf("mitm")),
     };
     await sanity(client, cfg, targets);
 
     const pids: Record<string, number> = { client: client.pid, upstream: upstream.child.pid ?? 0, forward: forward.child.pid ?? 0 };
-    if (ours) pids.ours = ours.child.pid ?? 0;
-    if (mitm) pids.mitm = mitm.child.pid ?? 0;
+    for (const p of running) pids[p.name] = p.child.pid ?? 0;
     const withCpu = async <T>(fn: () => Promise<T>): Promise<{ value: T; cpu: CpuShare }> => {
       const before = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, cpuMs(pid)]));
       const busy0 = machineBusyMs();
@@ -139,6 +138,7 @@ async function main(): Promise<void> {
         for (const p of rotate(cfg.paths, i)) {
           const { value, cpu } = await withCpu(() => client.run<KeepAlive>({ op: "keepalive", target: targets[p], connections: c, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, path: "/small" }));
           const slot = (byPath[p] ??= { runs: [], cpu: [] });
+          if (value.errors + value.non200 > 0) log(`  ${p}, ${c} conn(s): ${value.errors} failed, ${value.non200} non-200 (${value.problems.join("; ")})`);
           slot.runs.push(value);
           slot.cpu.push(cpu);
         }
@@ -162,7 +162,17 @@ async function main(): Promise<void> {
       }
     }
 
-    for (const p of running) results.peakRssLoadMb[p.name as "ours" | "mitm"] = lifetimePeakMb(p.child.pid ?? 0);
+    // Transfers run on fresh proxy processes, so that their peak RSS is theirs alone and not the
+    // heap the small-request phases left behind.
+    for (const [i, p] of running.entries()) {
+      results.peakRssLoadMb[p.name as ProxyName] = lifetimePeakMb(p.child.pid ?? 0);
+      results.decisions[p.name as ProxyName] = p.decisions();
+      await p.stop();
+      const fresh = await launch(p.name as ProxyName, p.name === "mitm" ? [] : prof);
+      running[i] = fresh;
+      targets[p.name as ProxyName] = viaProxy(p.name, fresh.port);
+      await firstServed(targets[p.name as ProxyName], performance.now());
+    }
 
     log(`transfers of ${cfg.transferBytes / 1048576} MiB...`);
     for (let i = 0; i < cfg.transferRounds; i++) {
@@ -175,7 +185,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const p of running) results.decisions[p.name as "ours" | "mitm"] = p.decisions();
+    for (const p of running) results.decisions[p.name as ProxyName] = (results.decisions[p.name as ProxyName] ?? 0) + p.decisions();
   } finally {
     for (const p of running) await p.stop();
     client.stop();
@@ -188,7 +198,7 @@ async function main(): Promise<void> {
   const lines = [
     `### ${when} UTC${cfg.quick ? " (quick)" : ""}${cfg.label ? `: ${cfg.label}` : ""}`,
     "",
-    `Machine: ${machine()}. Bench wall time ${seconds} s.`,
+    `Machine: ${machine()}. Bench wall time ${seconds} s.${cfg.proxyMain ? ` ours = ${cfg.proxyMain}.` : ""}${cfg.candidateMain ? ` cand = ${cfg.candidateMain}.` : ""}`,
     ...render(results, cfg),
   ];
   log("");
@@ -205,7 +215,7 @@ async function sanity(client: LoadClient, cfg: BenchConfig, targets: Record<Path
   for (const p of cfg.paths) {
     const who = await client.run<{ status: number; body: string }>({ op: "probe", target: targets[p], path: "/whoami", headers: "Authorization: Bearer agent-placeholder\r\n" });
     const seen = JSON.parse(who.body) as { credential: boolean; authorization_headers: number };
-    const intercepting = p === "ours" || p === "mitm";
+    const intercepting = p === "ours" || p === "cand" || p === "mitm";
     if (who.status !== 200 || seen.credential !== intercepting || seen.authorization_headers !== 1) {
       throw new Error(`sanity: ${p} /whoami gave ${who.status} ${who.body}; expected the credential ${intercepting ? "injected" : "absent"}, one Authorization header`);
     }
@@ -214,7 +224,7 @@ async function sanity(client: LoadClient, cfg: BenchConfig, targets: Record<Path
       if (denied.status !== 403) throw new Error(`sanity: ${p} /not-allowed gave ${denied.status}, expected 403`);
     }
   }
-  log(`sanity: credential injected and /not-allowed refused by ${cfg.paths.filter((p) => p === "ours" || p === "mitm").join(" and ") || "no proxy"}`);
+  log(`sanity: credential injected and /not-allowed refused by ${cfg.paths.filter((p) => p === "ours" || p === "cand" || p === "mitm").join(", ") || "no proxy"}`);
 }
 
 main().catch((e: unknown) => {
