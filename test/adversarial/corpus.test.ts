@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { FAKE_TOKENS, proxyOutput } from "../helpers/proxy-fixture";
 import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
-import { loadCorpus, loadRouteSets, type CorpusCase } from "./lib/corpus";
+import { KNOWN_DENY_REASONS, loadCorpus, loadRouteSets, type CorpusCase } from "./lib/corpus";
 import { checkOutcome, describeCase, runCase, type CaseOutcome } from "./lib/verdict";
 
 const corpus = loadCorpus();
@@ -35,6 +35,9 @@ describe("adversarial corpus: every case against the real proxy on loopback", fu
   it(`has at least 150 runnable cases (loaded ${corpus.length})`, () => {
     assert.ok(corpus.filter((c) => !c.knownBypass).length >= 150);
     assert.equal(new Set(corpus.map((c) => c.id)).size, corpus.length, "case ids are unique");
+    for (const c of corpus.filter((k) => !k.knownBypass)) {
+      if (c.expect.verdict === "denied") assert.ok(KNOWN_DENY_REASONS.has(c.expect.reason), `${c.id}: unknown deny reason ${c.expect.reason}`);
+    }
   });
 
   for (const cls of [...new Set(corpus.map((c) => c.class))]) {

@@ -4,6 +4,7 @@
  * to one recording upstream, so that a test can tell exactly what reached the far side.
  */
 import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
 import * as mockttp from "mockttp";
 import { startFixture, type Fixture } from "../../helpers/proxy-fixture";
 
@@ -26,6 +27,8 @@ export interface SeenRequest {
 }
 
 export interface AdversarialFixture extends Fixture {
+  /** The forward proxy's host table (to restart it on the same port in fault tests). */
+  forwardHosts: Record<string, number>;
   seen: SeenRequest[];
   /** WebSocket upgrades that reached the upstream. */
   seenWebSockets: string[];
@@ -40,6 +43,7 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
   const seen: SeenRequest[] = [];
   const seenWebSockets: string[] = [];
   let recorder: mockttp.Mockttp | undefined;
+  let forwardHosts: Record<string, number> = {};
   const f = await startFixture({
     routes,
     env,
@@ -47,7 +51,8 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
       recorder = mockttp.getLocal({ https: { cert: upstreamCa.cert, key: upstreamCa.key }, http2: false, recordTraffic: false });
       await recorder.start();
       await recorder.forAnyRequest().always().thenCallback(async (req) => {
-        const body = (await req.body.getText()) ?? "";
+        // An agent that stalls or drops its upload aborts the body; record what is known.
+        const body = (await req.body.getText().catch(() => "(aborted)")) ?? "";
         const probe = req.rawHeaders.find(([k]) => k.toLowerCase() === "x-corpus-case")?.[1];
         seen.push({ method: req.method, path: req.path, rawHeaders: req.rawHeaders, rawTrailers: req.rawTrailers ?? [], body, probe });
         // Explicit lengths: a close-delimited reply would end the agent's kept-alive connection.
@@ -60,11 +65,13 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
       });
       await recorder.forAnyWebSocket().always().thenPassivelyListen();
       recorder.on("websocket-request", (req) => seenWebSockets.push(req.path));
-      return Object.fromEntries(CORPUS_HOSTS.map((h) => [h, recorder!.port]));
+      forwardHosts = Object.fromEntries(CORPUS_HOSTS.map((h) => [h, recorder!.port]));
+      return forwardHosts;
     },
   });
   return {
     ...f,
+    forwardHosts,
     seen,
     seenWebSockets,
     close: async () => {
@@ -72,6 +79,15 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
       await recorder?.stop();
     },
   };
+}
+
+/** A port that was free a moment ago (random, outside mockttp's 8000+ range that parallel runs share). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Count of `/proc/<pid>/fd` entries (Linux); undefined elsewhere. */

@@ -76,9 +76,17 @@ export function renderRequest(req: RawRequest, transport: Transport, probe: stri
   return `${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}${fill(req.rawHeaderLines ?? "")}\r\n${req.body ?? ""}`;
 }
 
+/**
+ * The address load tests connect from. mockttp's passthrough-loop guard compares an incoming
+ * socket's remote address:port with its own outgoing sockets' local ones; on loopback, Linux
+ * reuses an ephemeral port for different destinations, so an agent on 127.0.0.1 is sometimes
+ * taken for a loop (502). In a bottle the agent and the proxy never share an address.
+ */
+export const AGENT_ADDRESS = "127.0.0.2";
+
 /** CONNECT through the proxy and return the plain tunnel socket (no TLS). */
-export async function rawConnect(proxyPort: number, target: string): Promise<net.Socket> {
-  const socket = net.connect(proxyPort, "127.0.0.1");
+export async function rawConnect(proxyPort: number, target: string, localAddress?: string): Promise<net.Socket> {
+  const socket = net.connect({ port: proxyPort, host: "127.0.0.1", ...(localAddress ? { localAddress } : {}) });
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
     socket.once("connect", () => resolve());

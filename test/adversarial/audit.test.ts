@@ -1,0 +1,98 @@
+/**
+ * The audit log tells the truth: for every corpus request that reached the policy, exactly one
+ * decision line, whose status is the status the agent saw, whose verdict matches (allow for a
+ * forward, deny with the same reason as the denial header, error for a 502), and which holds
+ * no query string. Requests the HTTP parser refused never reach the policy and log nothing.
+ */
+import assert from "node:assert/strict";
+import { pollUntil } from "../helpers/deadline";
+import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
+import { loadCorpus, loadRouteSets } from "./lib/corpus";
+import { exchange, openTransport, renderRequest } from "./lib/raw-client";
+
+describe("adversarial: one truthful decision line per request", function () {
+  this.timeout(60_000);
+  let f: AdversarialFixture;
+  before(async () => {
+    f = await startAdversarialFixture(loadRouteSets().corpus);
+  });
+  after(async () => {
+    await f?.close();
+  });
+
+  const cases = loadCorpus().filter((c) => !c.knownBypass && c.routes === "corpus");
+
+  it(`logs each policy verdict of the ${cases.length} corpus requests as the agent saw it`, async () => {
+    const mismatches: string[] = [];
+    let checked = 0;
+    for (const c of cases) {
+      if (c.expect.verdict === "refused") continue; // parser refusals and fallthroughs: see below
+      const before = f.proxy.events("decision").length;
+      const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
+      const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
+      socket.destroy();
+      const lines = await pollUntil(`${c.id}: its decision line`, () => {
+        const now = f.proxy.events("decision").slice(before);
+        return now.length >= 1 ? now : undefined;
+      }, 5000);
+      checked++;
+      const line = lines[0]!;
+      const expectedVerdict = x.layer === "proxy" ? "deny" : x.status === 502 ? "error" : "allow";
+      const problems = [
+        lines.length !== 1 && `${lines.length} lines`,
+        line.verdict !== expectedVerdict && `verdict ${String(line.verdict)} (agent saw ${x.status} ${x.layer})`,
+        x.layer === "proxy" && line.reason !== x.denial && `reason ${String(line.reason)} vs header ${x.denial}`,
+        // WebSocket decisions are logged at admission; an allowed upgrade has no status yet.
+        !(x.status === 101 && line.status === null) && line.status !== x.status && `status ${String(line.status)} vs ${x.status}`,
+        String(line.path).includes("?") && "query string logged",
+      ].filter(Boolean);
+      if (problems.length) mismatches.push(`${c.id}: ${problems.join(", ")}`);
+    }
+    assert.ok(checked > 250, `only ${checked} cases checked`);
+    assert.deepEqual(mismatches, []);
+  });
+
+  it("never logs a request the HTTP layer refused as allowed", async () => {
+    // Cases marked forwardProxyContact "tolerated" are the exception: the policy allowed the head
+    // before the parser refused the body framing, and the line says so.
+    const refused = cases.filter((k) => k.expect.verdict === "refused" && k.expect.layer === "parser" && k.expect.forwardProxyContact === undefined);
+    assert.ok(refused.length > 20);
+    for (const c of refused) {
+      const before = f.proxy.events("decision").length;
+      const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
+      const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
+      socket.destroy();
+      assert.equal(x.layer, "parser", c.id);
+      // A later request's line proves the log has caught up with this one.
+      const probe = await openTransport({ host: "evil.test" }, "http-absolute", f.proxy.port, f.bottleCa.cert);
+      await exchange(probe, "GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n");
+      probe.destroy();
+      const lines = await pollUntil("the probe's line", () => {
+        const now = f.proxy.events("decision").slice(before);
+        return now.some((l) => l.host === "evil.test") ? now : undefined;
+      });
+      for (const l of lines.filter((k) => k.host !== "evil.test")) {
+        assert.notEqual(l.verdict, "allow", `${c.id} was logged as allowed`);
+      }
+    }
+  });
+
+  // KNOWN BYPASS (audit accuracy; nothing is forwarded): requests mockttp cannot pre-process are
+  // answered outside the rules: some (OPTIONS *, a percent-encoded absolute host) by connect's
+  // default 404 HTML page, which echoes method and path; others (CONNECT to port 65536) by
+  // mockttp's bare 400. Their decision line says verdict "error", reason "request not admitted",
+  // status 200. Fix (proxy/src/response-observer.ts, watch): when the request was never admitted,
+  // log the status actually written (mockttp writes the 400 straight to the socket) and answer
+  // the 404 path with the JSON 400 "malformed destination" instead of calling next().
+  it.skip("KNOWN BYPASS a request mockttp cannot pre-process gets a JSON 400 denial and a decision line with the status sent", async () => {
+    for (const c of cases.filter((k) => k.expect.verdict === "refused")) {
+      const before = f.proxy.events("decision").length;
+      const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
+      const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
+      socket.destroy();
+      assert.notEqual(x.layer, "fallthrough", `${c.id}: answered by connect's 404 page`);
+      const line = f.proxy.events("decision").slice(before)[0];
+      if (line) assert.equal(line.status, x.status, `${c.id}: logged ${String(line.status)}, sent ${x.status}`);
+    }
+  });
+});
