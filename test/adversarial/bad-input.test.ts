@@ -181,6 +181,20 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     await assertNoFdLeak("half-open connections");
   });
 
+  // KNOWN BYPASS (resource exhaustion, self-inflicted): connections that never finish a request
+  // (silent, a partial head, a partial ClientHello, a stalled upload, a silent CONNECT tunnel)
+  // are held with no timeout; measured: none of the six kinds was closed by the proxy in 330 s.
+  // An agent can pile up descriptors until its own bottle's proxy stops accepting. Fix
+  // (proxy/src/egress-proxy.ts, start): set headersTimeout/requestTimeout on mockttp's HTTP
+  // server and an idle timeout on accepted sockets until their first request completes.
+  it.skip("KNOWN BYPASS closes a connection that stays silent for 90 s", async function () {
+    this.timeout(120_000);
+    const s = await connect(f.proxy.port);
+    s.on("error", () => undefined);
+    const closed = new Promise<boolean>((resolve) => s.once("close", () => resolve(true)));
+    await pollUntil("the proxy to close an idle connection", async () => (await Promise.race([closed, Promise.resolve(false)])) || undefined, 95_000);
+  });
+
   it(`answers ${HEADER_SETS} random header sets with a verdict each, in bounded time, leaking nothing`, async function () {
     this.timeout(Math.max(60_000, HEADER_SETS * 12));
     const name = fc.oneof(

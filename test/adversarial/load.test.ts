@@ -37,10 +37,14 @@ describe(`adversarial: load, ${AGENTS} concurrent agents for ${DURATION_MS / 100
     const end = started + DURATION_MS;
     let peakRss = 0;
     let peakFds = 0;
+    const timeline: number[] = [];
     // Sampling, not synchronisation: the agents run on their own deadline.
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, rssMb(pid).rss);
+      const rss = rssMb(pid).rss;
+      peakRss = Math.max(peakRss, rss);
       peakFds = Math.max(peakFds, openFds(pid) ?? 0);
+      const quarter = Math.floor(((Date.now() - started) / DURATION_MS) * 4);
+      if (quarter < 4 && timeline[quarter] === undefined) timeline[quarter] = Math.round(rss);
     }, 250);
     try {
       await Promise.all(
@@ -59,7 +63,7 @@ describe(`adversarial: load, ${AGENTS} concurrent agents for ${DURATION_MS / 100
     console.log(
       `      ${stats.outcomes.length} requests in ${elapsed.toFixed(1)} s (${(stats.outcomes.length / elapsed).toFixed(0)}/s) from ${AGENTS} agents; ` +
         `wrong verdicts ${stats.wrong.length}; latency p50 ${p(0.5)} ms p99 ${p(0.99)} ms max ${p(1)} ms; ` +
-        `proxy RSS peak ${hwm.toFixed(0)} MB (sampled ${peakRss.toFixed(0)} MB); descriptors peak ${peakFds}\n      ${JSON.stringify(summary)}`,
+        `proxy RSS peak ${hwm.toFixed(0)} MB (sampled ${peakRss.toFixed(0)} MB; at each quarter ${timeline.join(", ")} MB); descriptors peak ${peakFds}\n      ${JSON.stringify(summary)}`,
     );
 
     if (stats.wrong.length > 0) {

@@ -152,7 +152,8 @@ function agreeingFactsFor(rs: readonly Route[]): fc.Arbitrary<RequestFacts> {
       target: fc.oneof({ weight: 3, arbitrary: plainTarget }, { weight: 1, arbitrary: target }),
       overrides: someTimes(fc.array(fc.constantFrom("GET", "delete", " POST ", "PUT, GET"), { maxLength: 2 }), [] as string[]),
       upgrade: someTimes(fc.constantFrom("websocket", "h2c", "websocket, h2c"), undefined as string | undefined),
-      mutate: someTimes(fc.constantFrom("host", "connect", "absolute", "sni", "second-host", "drop-sni"), "none"),
+      mutate: someTimes(fc.constantFrom("host", "connect", "absolute", "sni", "second-host", "drop-sni", "authority", "authority-only"), "none"),
+      httpVersion: someTimes(fc.constantFrom("1.0", "2.0", "0.9", "2", "1.2"), "1.1"),
       spelling: authority,
     })
     .map((r): RequestFacts => {
@@ -179,7 +180,15 @@ function agreeingFactsFor(rs: readonly Route[]): fc.Arbitrary<RequestFacts> {
       if (r.mutate === "absolute") f.absoluteAuthority = r.spelling;
       if (r.mutate === "sni" && r.scheme === "https") f.sni = r.spelling;
       if (r.mutate === "drop-sni") delete f.sni;
-      return full(f);
+      const out = full(f) as RequestFacts & { httpVersion: string; authorities: string[] };
+      out.httpVersion = r.httpVersion;
+      // HTTP/2's :authority, next to the Host header or instead of it.
+      if (r.mutate === "authority") out.authorities = [r.spelling];
+      if (r.mutate === "authority-only") {
+        out.authorities = [name];
+        out.hostHeaders = [];
+      }
+      return out;
     });
 }
 
@@ -269,6 +278,16 @@ describe("adversarial properties: the decision", () => {
         assert.equal(pathProblem(f.target), undefined);
         assert.equal(f.forwardedTarget, f.target, "allowed although the forwarded path differs from the checked one");
         return true;
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("allows only HTTP/1.0 and HTTP/1.1 requests", () => {
+    fc.assert(
+      fc.property(scenario, ([f, rs]) => {
+        const version = (f as { httpVersion?: string }).httpVersion;
+        return decide(f, rs).verdict === "deny" || version === "1.1" || version === "1.0";
       }),
       { numRuns: RUNS },
     );
