@@ -15,6 +15,7 @@ export interface ProxySettings {
   bottle: string;
   /** The upstream proxy URL (pipelock), or undefined when EGRESS_PROXY_UPSTREAM=direct. */
   upstreamProxy: string | undefined;
+  idleTimeoutMs: number;
 }
 
 const listenSchema = (what: string) =>
@@ -30,6 +31,7 @@ const settingsSchema = z.strictObject({
   ),
   EGRESS_PROXY_HEALTH_LISTEN: listenSchema("EGRESS_PROXY_HEALTH_LISTEN"),
   EGRESS_PROXY_BOTTLE: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "EGRESS_PROXY_BOTTLE must be a lower-case name (letters, digits, dashes)"),
+  EGRESS_PROXY_IDLE_TIMEOUT_S: z.string().regex(/^[1-9][0-9]{0,5}$/, "EGRESS_PROXY_IDLE_TIMEOUT_S must be a whole number of seconds from 1, e.g. 120"),
   EGRESS_PROXY_UPSTREAM: z.enum(["proxy", "direct"], "EGRESS_PROXY_UPSTREAM must be `proxy` (default: via HTTPS_PROXY) or `direct`"),
   HTTPS_PROXY: z.url({ protocol: /^https?$/, error: "HTTPS_PROXY must be an http:// or https:// proxy URL such as http://pipelock:8888" }).optional(),
   HTTP_PROXY: z.url({ protocol: /^https?$/, error: "HTTP_PROXY must be an http:// or https:// proxy URL" }).optional(),
@@ -43,6 +45,8 @@ const DEFAULTS = {
   EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:9090",
   EGRESS_PROXY_BOTTLE: "bottle",
   EGRESS_PROXY_UPSTREAM: "proxy",
+  // pipelock closes idle tunnels after 120 s by default: nothing idle longer survives upstream anyway.
+  EGRESS_PROXY_IDLE_TIMEOUT_S: "120",
 } as const;
 
 const FLAGS = {
@@ -53,6 +57,7 @@ const FLAGS = {
   "health-listen": "EGRESS_PROXY_HEALTH_LISTEN",
   bottle: "EGRESS_PROXY_BOTTLE",
   upstream: "EGRESS_PROXY_UPSTREAM",
+  "idle-timeout": "EGRESS_PROXY_IDLE_TIMEOUT_S",
 } as const;
 
 export class SettingsError extends Error {
@@ -106,6 +111,7 @@ export function loadSettings(argv: readonly string[], env: Readonly<Record<strin
     health: { host: listenHost(s.EGRESS_PROXY_HEALTH_LISTEN) ?? "127.0.0.1", port: listenPort(s.EGRESS_PROXY_HEALTH_LISTEN) },
     bottle: s.EGRESS_PROXY_BOTTLE,
     upstreamProxy,
+    idleTimeoutMs: Number(s.EGRESS_PROXY_IDLE_TIMEOUT_S) * 1000,
   };
 }
 

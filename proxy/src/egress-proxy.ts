@@ -10,6 +10,7 @@ import { DENY_REASONS } from "./decide";
 import { auditLine, eventLine, type AuditRecord, type AuditSink } from "./audit-log";
 import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
+import { closeIdleConnections, http1Only } from "./connection-limits";
 import { guardUnparseableTargets } from "./target-guard";
 import { refuseReplayedTunnelRefusals } from "./upstream-proxy-refusal";
 import { observeResponses, type ResponseSummary } from "./response-observer";
@@ -24,6 +25,8 @@ export interface EgressProxyOptions {
   upstreamProxy: string | undefined;
   bottle: string;
   sink: AuditSink;
+  /** A connection (or tunnel) with no traffic for this long is closed. */
+  idleTimeoutMs: number;
 }
 
 /** Largest body prefix mockttp keeps per message; beyond it, bodies stream and are not kept. */
@@ -39,7 +42,12 @@ export class EgressProxy {
     this.table = table;
     refuseReplayedTunnelRefusals();
     this.server = mockttp.getLocal({
-      https: { cert: options.ca.cert, key: options.ca.key },
+      https: {
+        cert: options.ca.cert,
+        key: options.ca.key,
+        // mockttp spreads these into tls.createServer; its type lists only minVersion.
+        tlsServerOptions: { minVersion: "TLSv1.2", ...({ ALPNCallback: http1Only } as object) },
+      },
       http2: false,
       recordTraffic: false,
       maxBodySize: MAX_KEPT_BODY,
@@ -53,6 +61,7 @@ export class EgressProxy {
   /** Start listening; resolves with the port. */
   async start(): Promise<number> {
     await this.server.start(this.options.port === 0 ? undefined : this.options.port);
+    closeIdleConnections(this.server, this.options.idleTimeoutMs);
     await this.install(this.table);
     return this.server.port;
   }
@@ -103,7 +112,7 @@ export class EgressProxy {
 
   private record(admission: Admission | undefined, req: { method?: string }): AuditRecord {
     if (!admission) {
-      return { bottle: this.options.bottle, method: req.method ?? "", host: "", path: "", route: null, verdict: "error", reason: "request not admitted", status: null, bytes: null, duration_ms: null };
+      return { bottle: this.options.bottle, method: req.method ?? "", host: "", path: "", route: null, verdict: "deny", reason: "malformed request", status: null, bytes: null, duration_ms: null };
     }
     const d = admission.decision;
     return {

@@ -36,7 +36,14 @@ async function main(): Promise<void> {
     throw e;
   }
   const ca = { cert: readPem(settings.caCertFile, "EGRESS_PROXY_CA_CERT"), key: readPem(settings.caKeyFile, "EGRESS_PROXY_CA_KEY") };
-  const proxy = new EgressProxy(table, { port: settings.port, ca, upstreamProxy: settings.upstreamProxy, bottle: settings.bottle, sink: log });
+  const proxy = new EgressProxy(table, {
+    port: settings.port,
+    ca,
+    upstreamProxy: settings.upstreamProxy,
+    bottle: settings.bottle,
+    sink: log,
+    idleTimeoutMs: settings.idleTimeoutMs,
+  });
   let ready = false;
   const health = await startHealthServer(settings.health.host, settings.health.port, () => ({ ok: ready, routes: proxy.routeCount }));
   const port = await proxy.start();

@@ -37,7 +37,13 @@ export function denialBody(reason: string): string {
 /** Every refusal names its reason in this header too (WebSocket refusals carry no body). */
 export const DENIAL_HEADER = "x-egress-proxy-denial";
 
-const denialHeaders = (reason: string) => ({ "content-type": "application/json", "cache-control": "no-store", [DENIAL_HEADER]: reason });
+/** With a length, a refusal leaves the agent's keep-alive connection usable. */
+const denialHeaders = (reason: string) => ({
+  "content-type": "application/json",
+  "cache-control": "no-store",
+  "content-length": String(Buffer.byteLength(denialBody(reason))),
+  [DENIAL_HEADER]: reason,
+});
 
 /**
  * mockttp writes a WebSocket refusal to the socket and destroys it at once, which loses any body

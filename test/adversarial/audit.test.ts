@@ -77,14 +77,9 @@ describe("adversarial: one truthful decision line per request", function () {
     }
   });
 
-  // KNOWN BYPASS (audit accuracy; nothing is forwarded): requests mockttp cannot pre-process are
-  // answered outside the rules: some (OPTIONS *, a percent-encoded absolute host) by connect's
-  // default 404 HTML page, which echoes method and path; others (CONNECT to port 65536) by
-  // mockttp's bare 400. Their decision line says verdict "error", reason "request not admitted",
-  // status 200. Fix (proxy/src/response-observer.ts, watch): when the request was never admitted,
-  // log the status actually written (mockttp writes the 400 straight to the socket) and answer
-  // the 404 path with the JSON 400 "malformed destination" instead of calling next().
-  it.skip("KNOWN BYPASS a request mockttp cannot pre-process gets a JSON 400 denial and a decision line with the status sent", async () => {
+  // Requests mockttp cannot pre-process used to be answered outside the rules (connect's 404
+  // page echoing method and path, or mockttp's bare 400) and logged as status 200.
+  it("a request mockttp cannot pre-process gets a 400, never connect's 404 page, and a decision line with the status sent", async () => {
     for (const c of cases.filter((k) => k.expect.verdict === "refused")) {
       const before = f.proxy.events("decision").length;
       const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);

@@ -86,6 +86,7 @@ describe("proxy settings", () => {
       health: { host: "127.0.0.1", port: 9090 },
       bottle: "bottle",
       upstreamProxy: "http://pipelock:8888",
+      idleTimeoutMs: 120_000,
     });
   });
   it("takes flags over the environment", () => {
