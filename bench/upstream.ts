@@ -14,6 +14,7 @@ import https from "node:https";
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { sendPattern } from "../test/helpers/stream-upstream";
 
 interface CaApi {
   getCA(o: { cert: string; key: string; keyLength?: number }): Promise<{ generateCertificate(domain: string): Promise<{ key: string; cert: string }> }>;
@@ -50,17 +51,9 @@ async function main(): Promise<void> {
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
       res.end(body);
     } else if (req.method === "GET" && pathname === "/download") {
-      let left = Number(params.get("bytes") ?? "0");
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": left });
-      const pump = () => {
-        while (left > 0) {
-          const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
-          left -= part.length;
-          if (!res.write(part)) return void res.once("drain", pump);
-        }
-        res.end();
-      };
-      pump();
+      const total = Number(params.get("bytes") ?? "0");
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": total });
+      sendPattern(res, total, chunk);
     } else if (req.method === "POST" && pathname === "/upload") {
       let bytes = 0;
       req.on("data", (d: Buffer) => (bytes += d.length));

@@ -36,6 +36,20 @@ export function patternChunk(size: number): Buffer {
   return b;
 }
 
+/** Write `total` bytes of `chunk` repeated, honouring backpressure, then end the response. */
+export function sendPattern(res: ServerResponse, total: number, chunk: Buffer): void {
+  let left = total;
+  const pump = () => {
+    while (left > 0) {
+      const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= part.length;
+      if (!res.write(part)) return void res.once("drain", pump);
+    }
+    res.end();
+  };
+  pump();
+}
+
 export async function startStreamUpstream(ca: TestCa, hosts: string[]): Promise<StreamUpstream> {
   const authority = await caApi.getCA({ cert: ca.cert, key: ca.key, keyLength: 2048 });
   const contexts = new Map<string, tls.SecureContext>();
@@ -48,18 +62,9 @@ export async function startStreamUpstream(ca: TestCa, hosts: string[]): Promise<
   const server = https.createServer({ SNICallback: (name, cb) => cb(null, contexts.get(name)) }, (req, res) => {
     const url = new URL(req.url ?? "/", "https://x");
     if (req.method === "GET" && url.pathname === "/download") {
-      let left = Number(url.searchParams.get("bytes") ?? "0");
-      const chunk = patternChunk(64 * 1024);
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(left) });
-      const pump = () => {
-        while (left > 0) {
-          const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
-          left -= part.length;
-          if (!res.write(part)) return void res.once("drain", pump);
-        }
-        res.end();
-      };
-      pump();
+      const total = Number(url.searchParams.get("bytes") ?? "0");
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(total) });
+      sendPattern(res, total, patternChunk(64 * 1024));
     } else if (req.method === "POST" && url.pathname === "/upload") {
       const hash = createHash("sha256");
       let bytes = 0;
