@@ -3,7 +3,8 @@
  * an allowed request before mockttp forwards it. mockttp asks every rule's matcher about every
  * request, so the decision is memoised per request object.
  */
-import { decide, type Decision } from "./decide";
+import { decide, type Decision, type RequestFacts } from "./decide";
+import { formMethodOverrides, isFormContentType } from "./method-override";
 import type { MockttpRequest } from "./mockttp-types";
 import { requestFacts } from "./request-facts";
 import type { RouteTable } from "./route-table";
@@ -16,18 +17,19 @@ export interface Admission {
   host: string;
 }
 
+/** Form bodies up to this size are read for `_method` (mockttp keeps as much, see egress-proxy.ts). */
+export const MAX_INSPECTED_FORM = 64 * 1024;
+
+type Admit = (req: MockttpRequest) => Admission | Promise<Admission>;
+
 /** Returns the admission function of one route table generation, writing into `record`. */
 export function admitter(
   table: RouteTable,
-  record: WeakMap<object, Admission>,
+  record: WeakMap<object, Admission | Promise<Admission>>,
   unparseable: WeakSet<object>,
   onAdmit: (req: MockttpRequest, admission: Admission) => void,
-): (req: MockttpRequest) => Admission {
-  return (req) => {
-    const known = record.get(req);
-    if (known) return known;
-    const facts = requestFacts(req);
-    const decision: Decision = unparseable.has(req) ? { verdict: "deny", reason: "malformed destination" } : decide(facts, table.routes);
+): Admit {
+  const settle = (req: MockttpRequest, facts: RequestFacts, decision: Decision): Admission => {
     if (decision.verdict === "allow") {
       stripCredentials(req, table.stripped);
       // mockttp resolves the target in DNS for non-loopback clients, to send "localhost" back to
@@ -45,6 +47,31 @@ export function admitter(
     record.set(req, admission);
     onAdmit(req, admission);
     return admission;
+  };
+
+  return (req) => {
+    const known = record.get(req);
+    if (known) return known;
+    const facts = requestFacts(req);
+    if (unparseable.has(req)) return settle(req, facts, { verdict: "deny", reason: "malformed destination" });
+    const decision = decide(facts, table.routes);
+    const contentType = req.headers["content-type"];
+    const route = decision.verdict === "allow" ? table.routes[decision.routeIndex] : undefined;
+    // A form post can carry `_method` in its body; where the route limits methods, read it first.
+    if (!route?.methods || !isFormContentType(contentType)) return settle(req, facts, decision);
+    const unreadable = (): Admission => settle(req, facts, { verdict: "deny", reason: "form body not inspectable", host: decision.host });
+    if (Number(req.headers["content-length"] ?? "0") > MAX_INSPECTED_FORM) return unreadable();
+    const pending = req.body.asBuffer().then(
+      (body) => {
+        // mockttp resolves early, with nothing, when a (chunked) body outgrows its limit.
+        if (!req.complete) return unreadable();
+        const overrides = formMethodOverrides(contentType ?? "", body);
+        return settle(req, facts, overrides.length ? decide({ ...facts, methodOverrides: [...facts.methodOverrides, ...overrides] }, table.routes) : decision);
+      },
+      unreadable,
+    );
+    record.set(req, pending);
+    return pending;
   };
 }
 

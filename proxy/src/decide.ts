@@ -49,6 +49,7 @@ export const DENY_REASONS = {
   "path not allowed": 403,
   "method not allowed": 403,
   "method override not allowed": 403,
+  "form body not inspectable": 403,
 } as const satisfies Record<string, 400 | 403>;
 
 export type DenyReason = keyof typeof DENY_REASONS;

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import * as mockttp from "mockttp";
-import { admitter, type Admission } from "./admission";
+import { admitter, MAX_INSPECTED_FORM, type Admission } from "./admission";
 import { DENY_REASONS } from "./decide";
 import { auditLine, eventLine, type AuditRecord, type AuditSink } from "./audit-log";
 import type { MockttpRequest } from "./mockttp-types";
@@ -29,12 +29,15 @@ export interface EgressProxyOptions {
   idleTimeoutMs: number;
 }
 
-/** Largest body prefix mockttp keeps per message; beyond it, bodies stream and are not kept. */
-const MAX_KEPT_BODY = 64 * 1024;
+/**
+ * Largest body prefix mockttp keeps per message; beyond it, bodies stream and are not kept.
+ * Form bodies that admission reads for `_method` must fit in it.
+ */
+const MAX_KEPT_BODY = MAX_INSPECTED_FORM;
 
 export class EgressProxy {
   private readonly server: mockttp.Mockttp;
-  private readonly admissions = new WeakMap<object, Admission>();
+  private readonly admissions = new WeakMap<object, Admission | Promise<Admission>>();
   private readonly unparseable = new WeakSet<object>();
   private table: RouteTable;
 
@@ -89,7 +92,9 @@ export class EgressProxy {
   }
 
   private logHttp(req: IncomingMessage, s: ResponseSummary): void {
-    const admission = this.admissions.get(req);
+    const known = this.admissions.get(req);
+    // A pending admission (a form body still being read) has been answered before it settled.
+    const admission = known instanceof Promise ? undefined : known;
     const base = this.record(admission, req);
     let verdict = base.verdict;
     let reason = base.reason;

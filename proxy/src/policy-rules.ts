@@ -12,21 +12,28 @@ import type { RouteTable } from "./route-table";
 
 const { requestSteps, webSocketSteps, matchers, completionCheckers } = mockttp;
 
-/** A synchronous matcher over the admission: it never waits for (or buffers) the body. */
-class AdmissionMatcher extends matchers.WildcardMatcher {
+/**
+ * A matcher over the admission. It answers synchronously (never touching the body) except for
+ * the few form posts whose body must be read for `_method` (admission.ts); mockttp accepts both.
+ */
+class AdmissionMatcher implements mockttp.matchers.RequestMatcher {
+  readonly type = "wildcard" as const;
   constructor(
-    private readonly admit: (req: MockttpRequest) => Admission,
+    private readonly admit: (req: MockttpRequest) => Admission | Promise<Admission>,
     private readonly accepts: (a: Admission) => boolean,
     private readonly label: string,
-  ) {
-    super();
+  ) {}
+  matches(req: mockttp.OngoingRequest): boolean | Promise<boolean> {
+    const admission = this.admit(req as MockttpRequest);
+    return admission instanceof Promise ? admission.then(this.accepts) : this.accepts(admission);
   }
-  override matches(req?: mockttp.OngoingRequest): boolean {
-    return req !== undefined && this.accepts(this.admit(req as MockttpRequest));
-  }
-  override explain(): string {
+  explain(): string {
     return this.label;
   }
+  serialize(): never {
+    throw new Error("admission matchers run in-process only");
+  }
+  dispose(): void {}
 }
 
 /** The short JSON body of a refusal: a fixed reason, never anything from the request. */
@@ -62,7 +69,7 @@ export interface PolicyRules {
 /** Build the rule set for a table; `upstreamProxy` is where every allowed request goes. */
 export function policyRules(
   table: RouteTable,
-  admit: (req: MockttpRequest) => Admission,
+  admit: (req: MockttpRequest) => Admission | Promise<Admission>,
   upstreamProxy: string | undefined,
 ): PolicyRules {
   const proxyConfig = upstreamProxy === undefined ? undefined : { proxyUrl: upstreamProxy };

@@ -6,6 +6,7 @@
 import path from "node:path";
 import url from "node:url";
 import type { RequestFacts } from "./decide";
+import { isMethodParameter, OVERRIDE_HEADERS } from "./method-override";
 import type { MockttpRequest } from "./mockttp-types";
 
 interface SocketSymbols {
@@ -19,7 +20,6 @@ if (typeof symbols.LastTunnelAddress !== "symbol" || typeof symbols.TlsMetadata 
   throw new Error("mockttp internals changed: socket-extensions symbols not found; pin mockttp to the tested version");
 }
 
-const OVERRIDE_HEADERS = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
 
 /** Collect the facts of one request; throws nothing, unknown parts stay undefined. */
 export function requestFacts(req: MockttpRequest): RequestFacts {
@@ -61,14 +61,6 @@ export function requestFacts(req: MockttpRequest): RequestFacts {
   if (scheme === "https" && tls?.sniHostname) facts.sni = tls.sniHostname;
   if (upgrade !== undefined) facts.upgrade = upgrade;
   return facts;
-}
-
-/**
- * `_method`, also as PHP reads parameter names: it turns spaces, dots and `[` into `_`, so
- * `.method` and ` method` are `_method` to Symfony and Laravel.
- */
-function isMethodParameter(name: string): boolean {
-  return name.toLowerCase().replace(/[\s.[]/g, "_") === "_method";
 }
 
 /** `host:port`, with IPv6 literals bracketed as in a URL. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { agentRequest } from "../helpers/agent-client";
+import { agentRequest, denialReason } from "../helpers/agent-client";
 import { FAKE_TOKENS, proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
 
 describe("egress proxy: allowed requests through the MITM and the upstream proxy", function () {
@@ -79,6 +79,24 @@ describe("egress proxy: allowed requests through the MITM and the upstream proxy
     assert.equal(res.status, 200);
     assert.equal(res.body.toString(), "plain");
     assert.equal((await ep.getSeenRequests()).length, 1);
+  });
+
+  it("reads a small form body on a method-limited route: forwards it intact, refuses a _method in it", async () => {
+    const ep = await f.upstream.forPost("/user").thenReply(200, "posted");
+    const post = (body: string | Buffer, contentType: string, extra: [string, string][] = []) =>
+      agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "api.github.test", method: "POST", target: "/user", headers: [["content-type", contentType], ...extra], body });
+    const ok = await post("a=1&b=two", "application/x-www-form-urlencoded");
+    assert.equal(ok.status, 200);
+    assert.equal(await (await ep.getSeenRequests())[0]?.body.getText(), "a=1&b=two");
+
+    assert.equal(denialReason(await post("a=1&_method=DELETE", "application/x-www-form-urlencoded")), "method override not allowed");
+    assert.equal(denialReason(await post("a=1&.method=PUT", "application/x-www-form-urlencoded; charset=utf-8")), "method override not allowed");
+    const multipart = ["--XB", 'Content-Disposition: form-data; name="_method"', "", "DELETE", "--XB--", ""].join("\r\n");
+    assert.equal(denialReason(await post(multipart, "multipart/form-data; boundary=XB")), "method override not allowed");
+    assert.equal(denialReason(await post("_method=POST", "application/x-www-form-urlencoded")), undefined);
+    // A body the proxy cannot read in full before forwarding is refused, not waved through.
+    assert.equal(denialReason(await post(Buffer.alloc(70 * 1024, 0x61), "application/x-www-form-urlencoded")), "form body not inspectable");
+    assert.equal((await ep.getSeenRequests()).length, 2);
   });
 
   it("writes one audit line per decision, with no token or header value in any output", async () => {

@@ -3,6 +3,7 @@ import url from "node:url";
 import fc from "fast-check";
 import { pathProblem } from "../../../proxy/src/canonical-path";
 import { canonicalHost } from "../../../proxy/src/host";
+import { formMethodOverrides, isFormContentType } from "../../../proxy/src/method-override";
 import { pathMatches } from "../../../proxy/src/path-pattern";
 
 describe("canonical paths", () => {
@@ -52,4 +53,22 @@ describe("path allowlist patterns", () => {
   for (const [pattern, path, expected] of cases) {
     it(`${pattern} ${expected ? "matches" : "does not match"} ${path}`, () => assert.equal(pathMatches(pattern, path), expected));
   }
+});
+
+describe("form method overrides", () => {
+  const cases: [string, string, string[]][] = [
+    ["application/x-www-form-urlencoded", "a=1&_method=DELETE", ["DELETE"]],
+    ["application/x-www-form-urlencoded", "_METHOD=put&.method=patch&+method=delete", ["put", "patch", "delete"]],
+    ["application/x-www-form-urlencoded", "method=flickr.photos.search", []],
+    ["multipart/form-data; boundary=b", '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n', ["DELETE"]],
+    ["multipart/form-data; boundary=b", '--b\r\ncontent-disposition: form-data; name="file"; filename="x"\r\nContent-Type: text/plain\r\n\r\n_method=DELETE\r\n--b--\r\n', []],
+  ];
+  for (const [type, body, expected] of cases) {
+    it(`${type.split(";")[0]}: ${JSON.stringify(body).slice(0, 40)} -> ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual(formMethodOverrides(type, Buffer.from(body, "latin1")), expected);
+    });
+  }
+  it("recognises only the form content types", () => {
+    assert.deepEqual(["application/x-www-form-urlencoded; charset=UTF-8", "Multipart/Form-Data; boundary=x", "application/json", undefined].map(isFormContentType), [true, true, false, false]);
+  });
 });
