@@ -4,6 +4,7 @@
  * request, so the decision is memoised per request object.
  */
 import { decide, type Decision, type RequestFacts } from "./decide";
+import { isIpLiteral } from "./host";
 import { formMethodOverrides, isFormContentType } from "./method-override";
 import type { MockttpRequest } from "./mockttp-types";
 import { requestFacts } from "./request-facts";
@@ -36,6 +37,9 @@ export function admitter(
       // the client's machine. Every request here leaves by name through the upstream proxy, and
       // the bottle's networks have no DNS for outside names: the lookup would only stall (10 s).
       req.remoteIpAddress = undefined;
+      // Upstream, by the canonical name the policy decided on, not the agent's spelling of it
+      // (`OPEN.TEST`): pipelock's allowlist then sees exactly the route's host.
+      if (!isIpLiteral(decision.host)) req.destination = { hostname: decision.host, port: decision.port };
     }
     const q = facts.target.indexOf("?");
     const admission: Admission = {

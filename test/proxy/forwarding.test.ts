@@ -20,6 +20,14 @@ describe("egress proxy: allowed requests through the MITM and the upstream proxy
     assert.ok(f.forward.targets.includes("api.github.test:443"), `forward proxy saw ${f.forward.targets.join(", ")}`);
   });
 
+  it("goes upstream by the canonical host name, whatever the agent's spelling", async () => {
+    await f.upstream.forGet("/spelling").thenReply(200, "ok");
+    const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "OPEN.Test", target: "/spelling" });
+    assert.equal(res.status, 200);
+    assert.ok(f.forward.targets.includes("open.test:443"), `forward proxy saw ${f.forward.targets.join(", ")}`);
+    assert.ok(!f.forward.targets.includes("OPEN.Test:443"));
+  });
+
   it("strips every credential the agent sends and injects exactly one, the route's", async () => {
     const ep = await f.upstream.forGet("/user").thenReply(200, "me");
     const res = await agentRequest({
