@@ -31,7 +31,8 @@ export interface AdversarialFixture extends Fixture {
   forwardHosts: Record<string, number>;
   seen: SeenRequest[];
   /** WebSocket upgrades that reached the upstream. */
-  seenWebSockets: string[];
+  /** WebSocket upgrades the upstream accepted, with their headers (credentials checked like requests). */
+  seenWebSockets: SeenRequest[];
 }
 
 /**
@@ -41,7 +42,7 @@ export interface AdversarialFixture extends Fixture {
  */
 export async function startAdversarialFixture(routes: unknown, env: Record<string, string> = {}): Promise<AdversarialFixture> {
   const seen: SeenRequest[] = [];
-  const seenWebSockets: string[] = [];
+  const seenWebSockets: SeenRequest[] = [];
   let recorder: mockttp.Mockttp | undefined;
   let forwardHosts: Record<string, number> = {};
   const f = await startFixture({
@@ -64,7 +65,10 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
         return { statusCode: 200, headers: { "x-recording-upstream": "1", "content-length": "16" }, body: "upstream reached" };
       });
       await recorder.forAnyWebSocket().always().thenPassivelyListen();
-      recorder.on("websocket-request", (req) => seenWebSockets.push(req.path));
+      recorder.on("websocket-request", (req) => {
+        const probe = req.rawHeaders.find(([k]) => k.toLowerCase() === "x-corpus-case")?.[1];
+        seenWebSockets.push({ method: req.method, path: req.path, rawHeaders: req.rawHeaders, rawTrailers: [], body: "", probe });
+      });
       forwardHosts = Object.fromEntries(CORPUS_HOSTS.map((h) => [h, recorder!.port]));
       return forwardHosts;
     },

@@ -29,7 +29,7 @@ export async function runCase(f: AdversarialFixture, c: CorpusCase): Promise<Cas
     return {
       exchange: x,
       forwardTargets: f.forward.targets.slice(forwardBefore),
-      upstream: [...f.seen.slice(seenBefore), ...f.seenWebSockets.slice(wsBefore).map((p) => ({ method: "GET", path: p, rawHeaders: [], rawTrailers: [], body: "", probe: c.id }))],
+      upstream: [...f.seen.slice(seenBefore), ...f.seenWebSockets.slice(wsBefore)],
     };
   } finally {
     socket.destroy();
@@ -55,8 +55,8 @@ export function checkOutcome(c: CorpusCase, o: CaseOutcome): void {
     if (e.status !== 101) {
       assert.equal(up.path, e.path ?? c.request.target ?? "/", `${c.id}: path upstream`);
       assert.equal(up.method, e.method ?? c.request.method ?? "GET", `${c.id}: method upstream`);
-      checkCredential(c, up);
     }
+    checkCredential(c, up);
     const connect = e.connect ?? `${c.request.host}:${c.request.port ?? (c.transport === "https-intercepted" ? 443 : 80)}`;
     assert.deepEqual(o.forwardTargets, [connect], `${c.id}: the forward proxy must see one CONNECT to ${connect}; ${seen}`);
     return;
