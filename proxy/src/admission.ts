@@ -3,6 +3,7 @@
  * an allowed request before mockttp forwards it. mockttp asks every rule's matcher about every
  * request, so the decision is memoised per request object.
  */
+import { splitTarget } from "./canonical-path";
 import { decide, type Decision, type RequestFacts } from "./decide";
 import { isIpLiteral } from "./host";
 import { formMethodOverrides, isFormContentType } from "./method-override";
@@ -41,11 +42,10 @@ export function admitter(
       // (`OPEN.TEST`): pipelock's allowlist then sees exactly the route's host.
       if (!isIpLiteral(decision.host)) req.destination = { hostname: decision.host, port: decision.port };
     }
-    const q = facts.target.indexOf("?");
     const admission: Admission = {
       decision,
       method: facts.method,
-      path: q === -1 ? facts.target : facts.target.slice(0, q),
+      path: splitTarget(facts.target).path,
       host: decision.host ?? req.destination.hostname,
     };
     record.set(req, admission);

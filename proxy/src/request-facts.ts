@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import url from "node:url";
+import { splitTarget } from "./canonical-path";
 import type { RequestFacts } from "./decide";
 import { isMethodParameter, OVERRIDE_HEADERS } from "./method-override";
 import type { MockttpRequest } from "./mockttp-types";
@@ -19,7 +20,6 @@ const symbols: SocketSymbols = require(path.join(path.dirname(require.resolve("m
 if (typeof symbols.LastTunnelAddress !== "symbol" || typeof symbols.TlsMetadata !== "symbol") {
   throw new Error("mockttp internals changed: socket-extensions symbols not found; pin mockttp to the tested version");
 }
-
 
 /** Collect the facts of one request; throws nothing, unknown parts stay undefined. */
 export function requestFacts(req: MockttpRequest): RequestFacts {
@@ -41,8 +41,7 @@ export function requestFacts(req: MockttpRequest): RequestFacts {
   }
 
   const target = req.path;
-  const query = target.includes("?") ? target.slice(target.indexOf("?") + 1) : "";
-  for (const [key, value] of safeSearchParams(query)) {
+  for (const [key, value] of safeSearchParams(splitTarget(target).query)) {
     if (isMethodParameter(key)) methodOverrides.push(value);
   }
 

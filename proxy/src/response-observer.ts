@@ -19,8 +19,6 @@ export interface ResponseSummary {
   upstreamFailure: "refused" | "unreachable" | undefined;
   /** True when the agent's connection closed before the response finished. */
   aborted: boolean;
-  /** True when the reply went to the socket past this response (mockttp's own 400). */
-  answeredOutside: boolean;
 }
 
 /** mockttp writes these status messages on its own error paths (request-step-impls, mockttp-server). */
@@ -88,7 +86,6 @@ function watch(req: IncomingMessage, res: ServerResponse, done: (req: IncomingMe
       // When mockttp cannot pre-process a request it writes `400 Bad Request` straight to the
       // socket, past this response object, which then still says 200.
       status: res.headersSent ? res.statusCode : 400,
-      answeredOutside: !res.headersSent,
       bytes: Math.max(0, req.socket.bytesWritten - bytesAtStart),
       durationMs: Number(process.hrtime.bigint() - started) / 1e6,
       upstreamFailure,

@@ -72,7 +72,7 @@ describe("egress proxy: allowed requests through the MITM and the upstream proxy
     assert.equal(await seen.body.getText(), JSON.stringify({ model: "m", messages: [] }));
   });
 
-  it("forwards a POST body intact on an unauthenticated route without adding credentials", async () => {
+  it("forwards on an unauthenticated route, removing the agent's credential and adding none", async () => {
     const ep = await f.upstream.forGet("/open").thenReply(200, "open");
     const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "open.test", target: "/open", headers: [["Authorization", "Bearer agent-sent"]] });
     assert.equal(res.status, 200);
