@@ -16,6 +16,12 @@ export const PROXY_PORT = 8080;
 export const PROXY_URL = `http://${PROXY_ALIAS}:${PROXY_PORT}`;
 /** Health listener: loopback only, for the Docker healthcheck inside the container. */
 export const PROXY_HEALTH_LISTEN = "127.0.0.1:9090";
+/**
+ * Connections and tunnels idle this long are closed, by the proxy and by the bottle's pipelock
+ * alike (one number, so neither cuts what the other keeps); SSE streams send keep-alives well
+ * within it.
+ */
+export const TUNNEL_IDLE_TIMEOUT_SECONDS = 600;
 export const PROXY_HEALTHCHECK = ["CMD", "node", "/app/dist/healthcheck.js"];
 /** Prefix of the token slots; slot n is `${TOKEN_SLOT_PREFIX}${n}`. */
 export const TOKEN_SLOT_PREFIX = "EGRESS_PROXY_TOKEN_";

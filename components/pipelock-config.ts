@@ -4,11 +4,9 @@
  * rejects unknown keys, so add nothing unverified). JSON content: valid YAML for pipelock.
  */
 import type { PipelockConfig } from "./config-schema";
+import { TUNNEL_IDLE_TIMEOUT_SECONDS } from "./constants";
 
 type ContainerPipelock = Extract<PipelockConfig, { kind: "container" }>;
-
-/** Tunnels idle this long are closed; SSE streams send keep-alives well within it. */
-const IDLE_TIMEOUT_SECONDS = 600;
 
 /** The rendered pipelock config as data. */
 export interface PipelockFile {
@@ -36,7 +34,7 @@ export function renderPipelockConfig(pipelock: ContainerPipelock, routeHosts: Re
     forward_proxy: {
       enabled: true,
       max_tunnel_seconds: pipelock.max_tunnel_seconds,
-      idle_timeout_seconds: IDLE_TIMEOUT_SECONDS,
+      idle_timeout_seconds: TUNNEL_IDLE_TIMEOUT_SECONDS,
     },
     dlp: { include_defaults: true },
     logging: { format: "json", output: "stdout", include_allowed: true, include_blocked: true },

@@ -7,7 +7,7 @@ import type { BottleConfig } from "./config-schema";
 import {
   AGENT_CA_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
   PROXY_CA_CERT_FILE, PROXY_CA_KEY_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
-  PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
+  PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
 } from "./constants";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
 import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan } from "./plan-types";
@@ -87,6 +87,7 @@ export function planProxy(
     text("EGRESS_PROXY_LISTEN", `0.0.0.0:${PROXY_PORT}`),
     text("EGRESS_PROXY_HEALTH_LISTEN", PROXY_HEALTH_LISTEN),
     text("EGRESS_PROXY_BOTTLE", bottle.name),
+    text("EGRESS_PROXY_IDLE_TIMEOUT_S", String(TUNNEL_IDLE_TIMEOUT_SECONDS)),
     text("HTTPS_PROXY", pipelockUrl),
     text("HTTP_PROXY", pipelockUrl),
     ...(upstreamCa !== undefined ? [text("NODE_EXTRA_CA_CERTS", PROXY_UPSTREAM_CA_FILE)] : []),

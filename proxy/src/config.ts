@@ -45,7 +45,7 @@ const DEFAULTS = {
   EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:9090",
   EGRESS_PROXY_BOTTLE: "bottle",
   EGRESS_PROXY_UPSTREAM: "proxy",
-  // pipelock closes idle tunnels after 120 s by default: nothing idle longer survives upstream anyway.
+  // pipelock's own default idle limit; a bottle sets the same value it gives its pipelock.
   EGRESS_PROXY_IDLE_TIMEOUT_S: "120",
 } as const;
 

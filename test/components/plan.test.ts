@@ -81,6 +81,8 @@ describe("bottle plan", () => {
       EGRESS_PROXY_LISTEN: { kind: "text", text: "0.0.0.0:8080" },
       EGRESS_PROXY_HEALTH_LISTEN: { kind: "text", text: "127.0.0.1:9090" },
       EGRESS_PROXY_BOTTLE: { kind: "text", text: "dev" },
+      // the same idle limit the bottle's pipelock gets (pipelock-config.test.ts)
+      EGRESS_PROXY_IDLE_TIMEOUT_S: { kind: "text", text: "600" },
       HTTPS_PROXY: { kind: "text", text: "http://pipelock:8888" },
       HTTP_PROXY: { kind: "text", text: "http://pipelock:8888" },
       EGRESS_PROXY_TOKEN_1: { kind: "token", tokenRef: "githubToken" },
