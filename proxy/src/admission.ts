@@ -1,14 +1,12 @@
 /**
- * Admission: decide a request once, remember the decision, and take the agent's credentials off
- * an allowed request before mockttp forwards it. mockttp asks every rule's matcher about every
- * request, so the decision is memoised per request object.
+ * Admission: the policy decision of one request plus what the audit line says of it. Where a
+ * route limits methods, a form post can carry `_method` in its body, so the body is read first
+ * (at most MAX_INSPECTED_FORM bytes) and its overrides join the decision.
  */
 import { splitTarget } from "./canonical-path";
 import { decide, type Decision, type RequestFacts } from "./decide";
-import { isIpLiteral } from "./host";
+import { parseAuthority } from "./host";
 import { formMethodOverrides, isFormContentType } from "./method-override";
-import type { MockttpRequest } from "./mockttp-types";
-import { requestFacts } from "./request-facts";
 import type { RouteTable } from "./route-table";
 
 export interface Admission {
@@ -19,81 +17,63 @@ export interface Admission {
   host: string;
 }
 
-/** Form bodies up to this size are read for `_method` (mockttp keeps as much, see egress-proxy.ts). */
+/** Form bodies up to this size are read for `_method`; larger ones are refused on such routes. */
 export const MAX_INSPECTED_FORM = 64 * 1024;
 
-type Admit = (req: MockttpRequest) => Admission | Promise<Admission>;
+/** The body of a request as admission may need it. */
+export interface FormBodySource {
+  contentType: string | undefined;
+  contentLength: string | undefined;
+  /** Read the whole body, or undefined when it is larger than `limit` or cannot be read. */
+  read(limit: number): Promise<Buffer | undefined>;
+}
 
-/** Returns the admission function of one route table generation, writing into `record`. */
-export function admitter(
-  table: RouteTable,
-  record: WeakMap<object, Admission | Promise<Admission>>,
-  unparseable: WeakSet<object>,
-  onAdmit: (req: MockttpRequest, admission: Admission) => void,
-): Admit {
-  const settle = (req: MockttpRequest, facts: RequestFacts, decision: Decision): Admission => {
-    if (decision.verdict === "allow") {
-      stripCredentials(req, table.stripped);
-      // mockttp resolves the target in DNS for non-loopback clients, to send "localhost" back to
-      // the client's machine. Every request here leaves by name through the upstream proxy, and
-      // the bottle's networks have no DNS for outside names: the lookup would only stall (10 s).
-      req.remoteIpAddress = undefined;
-      // Upstream, by the canonical name the policy decided on, not the agent's spelling of it
-      // (`OPEN.TEST`): pipelock's allowlist then sees exactly the route's host.
-      if (!isIpLiteral(decision.host)) req.destination = { hostname: decision.host, port: decision.port };
-    }
-    const admission: Admission = {
-      decision,
-      method: facts.method,
-      path: splitTarget(facts.target).path,
-      host: decision.host ?? req.destination.hostname,
-    };
-    record.set(req, admission);
-    onAdmit(req, admission);
-    return admission;
-  };
+/** The result of admitting a request: the decision, and the form body when it had to be read. */
+export interface Admitted {
+  admission: Admission;
+  body: Buffer | undefined;
+}
 
-  return (req) => {
-    const known = record.get(req);
-    if (known) return known;
-    const facts = requestFacts(req);
-    if (unparseable.has(req)) return settle(req, facts, { verdict: "deny", reason: "malformed destination" });
-    const decision = decide(facts, table.routes);
-    const contentType = req.headers["content-type"];
-    const route = decision.verdict === "allow" ? table.routes[decision.routeIndex] : undefined;
-    // A form post can carry `_method` in its body; where the route limits methods, read it first.
-    if (!route?.methods || !isFormContentType(contentType)) return settle(req, facts, decision);
-    const unreadable = (): Admission => settle(req, facts, { verdict: "deny", reason: "form body not inspectable", host: decision.host });
-    if (Number(req.headers["content-length"] ?? "0") > MAX_INSPECTED_FORM) return unreadable();
-    const pending = req.body.asBuffer().then(
-      (body) => {
-        // mockttp resolves early, with nothing, when a (chunked) body outgrows its limit.
-        if (!req.complete) return unreadable();
-        const overrides = formMethodOverrides(contentType ?? "", body);
-        return settle(req, facts, overrides.length ? decide({ ...facts, methodOverrides: [...facts.methodOverrides, ...overrides] }, table.routes) : decision);
-      },
-      unreadable,
-    );
-    record.set(req, pending);
-    return pending;
-  };
+/** Decide a request against a table; synchronous unless a form body must be read. */
+export function admit(facts: RequestFacts, table: RouteTable, source: FormBodySource): Admitted | Promise<Admitted> {
+  const decision = decide(facts, table.routes);
+  if (!readsForm(decision, table, source.contentType)) return { admission: admission(facts, decision), body: undefined };
+  if (Number(source.contentLength ?? "0") > MAX_INSPECTED_FORM) return { admission: admission(facts, unreadable(decision)), body: undefined };
+  return source.read(MAX_INSPECTED_FORM).then((body) => {
+    if (body === undefined) return { admission: admission(facts, unreadable(decision)), body };
+    const overrides = formMethodOverrides(source.contentType ?? "", body);
+    const final = overrides.length ? decide({ ...facts, methodOverrides: [...facts.methodOverrides, ...overrides] }, table.routes) : decision;
+    return { admission: admission(facts, final), body };
+  });
+}
+
+/** Decide a request whose body is not available (a WebSocket upgrade): a form that would need reading is refused. */
+export function admitHeadOnly(facts: RequestFacts, table: RouteTable, contentType: string | undefined): Admission {
+  const decision = decide(facts, table.routes);
+  return admission(facts, readsForm(decision, table, contentType) ? unreadable(decision) : decision);
+}
+
+/** A form post can carry `_method` in its body; where the route limits methods, it is read first. */
+function readsForm(decision: Decision, table: RouteTable, contentType: string | undefined): boolean {
+  return decision.verdict === "allow" && table.routes[decision.routeIndex]?.methods !== undefined && isFormContentType(contentType);
+}
+
+function unreadable(decision: Decision): Decision {
+  return { verdict: "deny", reason: "form body not inspectable", ...(decision.host === undefined ? {} : { host: decision.host }) };
+}
+
+function admission(facts: RequestFacts, decision: Decision): Admission {
+  return { decision, method: facts.method, path: splitTarget(facts.target).path, host: decision.host ?? claimedHost(facts) };
+}
+
+/** For the log of a request refused before its destination was settled: the name it gave first. */
+function claimedHost(facts: RequestFacts): string {
+  const raw = facts.connectAuthority ?? facts.absoluteAuthority ?? facts.hostHeaders[0] ?? facts.authorities[0];
+  const host = raw === undefined ? undefined : parseAuthority(raw)?.host;
+  return host === undefined ? "" : host.slice(0, 255);
 }
 
 /** Header names as CGI, WSGI and PHP front ends read them: `x_api_key` is `x-api-key`. */
-const asCgiReads = (name: string) => name.toLowerCase().replace(/_/g, "-");
-
-/**
- * Remove every credential header the agent sent, all spellings and repeats. mockttp's own
- * `updateHeaders` skips the second of two adjacent duplicates, so we do not rely on it to strip.
- * Request trailers are dropped whole: they would reach upstream after the injected credential,
- * and nothing an agent sends to an API needs them.
- */
-function stripCredentials(req: MockttpRequest, names: ReadonlySet<string>): void {
-  req.rawHeaders = req.rawHeaders.filter(([name]) => !names.has(asCgiReads(name)));
-  for (const name of Object.keys(req.headers)) if (names.has(asCgiReads(name))) delete req.headers[name];
-  // Node sets the trailers just before 'end'; mockttp forwards them on its body stream's later end.
-  req.once("end", () => {
-    const trailers = req.rawTrailers;
-    if (trailers) trailers.length = 0;
-  });
+export function isStrippedHeader(name: string, stripped: ReadonlySet<string>): boolean {
+  return stripped.has(name.toLowerCase().replace(/_/g, "-"));
 }

@@ -2,6 +2,7 @@
  * One canonical JSON line per decision, with constant field names (after smokescreen's
  * CANONICAL-PROXY-DECISION). Never a header value, never a token: only what is listed here.
  */
+import type { Admission } from "./admission";
 
 export interface AuditRecord {
   bottle: string;
@@ -14,6 +15,23 @@ export interface AuditRecord {
   status: number | null;
   bytes: number | null;
   duration_ms: number | null;
+}
+
+/** The record of a decision before its response is known. */
+export function auditRecord(bottle: string, admission: Admission): AuditRecord {
+  const d = admission.decision;
+  return {
+    bottle,
+    method: admission.method,
+    host: admission.host,
+    path: admission.path,
+    route: d.verdict === "allow" ? d.routeIndex : null,
+    verdict: d.verdict,
+    reason: d.verdict === "allow" ? "route matched" : d.reason,
+    status: null,
+    bytes: null,
+    duration_ms: null,
+  };
 }
 
 export type AuditSink = (line: string) => void;

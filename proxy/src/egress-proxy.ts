@@ -1,20 +1,23 @@
 /**
- * The egress proxy: mockttp as the HTTP(S) engine, our admission and rules as the policy, one
- * audit line per decision. Reloading swaps the rule set; connections already open stay open and
- * their next request meets the new rules.
+ * The egress proxy: mockttp terminates the agent's connections (CONNECT, TLS with leaf
+ * certificates minted from the bottle CA); plain requests then take our own request path
+ * (http-exchange.ts) and WebSocket upgrades take mockttp's rules. One audit line per decision.
+ * Reloading swaps the route table; connections already open stay open and their next request
+ * meets the new table.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import * as mockttp from "mockttp";
-import { admitter, MAX_INSPECTED_FORM, type Admission } from "./admission";
+import type { Admission } from "./admission";
+import { auditLine, auditRecord, eventLine, type AuditSink } from "./audit-log";
 import { DENY_REASONS } from "./decide";
-import { auditLine, eventLine, type AuditRecord, type AuditSink } from "./audit-log";
+import { handleExchange, type ExchangeContext } from "./http-exchange";
 import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
 import { closeIdleConnections, http1Only } from "./connection-limits";
-import { guardUnparseableTargets } from "./target-guard";
 import { refuseReplayedTunnelRefusals } from "./upstream-proxy-refusal";
-import { observeResponses, type ResponseSummary } from "./response-observer";
+import { upstreamAgents, type UpstreamAgents } from "./upstream-agents";
 import type { RouteTable } from "./route-table";
+import { webSocketAdmitter } from "./websocket-admission";
 
 export interface EgressProxyOptions {
   /** Port to listen on (all interfaces: mockttp binds no specific address); 0 picks a free one. */
@@ -29,21 +32,17 @@ export interface EgressProxyOptions {
   idleTimeoutMs: number;
 }
 
-/**
- * Largest body prefix mockttp keeps per message; beyond it, bodies stream and are not kept.
- * Form bodies that admission reads for `_method` must fit in it.
- */
-const MAX_KEPT_BODY = MAX_INSPECTED_FORM;
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class EgressProxy {
   private readonly server: mockttp.Mockttp;
-  private readonly admissions = new WeakMap<object, Admission | Promise<Admission>>();
-  private readonly unparseable = new WeakSet<object>();
+  private readonly agents: UpstreamAgents;
   private table: RouteTable;
 
   constructor(table: RouteTable, private readonly options: EgressProxyOptions) {
     this.table = table;
     refuseReplayedTunnelRefusals();
+    this.agents = upstreamAgents(options.upstreamProxy, options.idleTimeoutMs);
     this.server = mockttp.getLocal({
       https: {
         cert: options.ca.cert,
@@ -53,12 +52,18 @@ export class EgressProxy {
       },
       http2: false,
       recordTraffic: false,
-      maxBodySize: MAX_KEPT_BODY,
+      // Only WebSocket upgrades are pre-processed by mockttp, and they have no body to keep.
+      maxBodySize: 0,
       cors: false,
       suggestChanges: false,
     });
-    observeResponses(this.server, (req, summary) => this.logHttp(req, summary));
-    guardUnparseableTargets(this.server, this.unparseable);
+    const context: ExchangeContext = {
+      table: () => this.table,
+      agents: this.agents,
+      bottle: options.bottle,
+      log: (record) => options.sink(auditLine(record)),
+    };
+    takeRequestPath(this.server, (req, res) => handleExchange(context, req, res));
   }
 
   /** Start listening; resolves with the port. */
@@ -85,57 +90,32 @@ export class EgressProxy {
   }
 
   private async install(table: RouteTable): Promise<void> {
-    const admit = admitter(table, this.admissions, this.unparseable, (req, a) => this.logWebSocket(req, a));
+    const admit = webSocketAdmitter(table, (req, a) => this.logWebSocket(req, a));
     const rules = policyRules(table, admit, this.options.upstreamProxy);
     await this.server.setRequestRules(...rules.request);
     await this.server.setWebSocketRules(...rules.webSocket);
   }
 
-  private logHttp(req: IncomingMessage, s: ResponseSummary): void {
-    const known = this.admissions.get(req);
-    // A pending admission (a form body still being read) has been answered before it settled.
-    const admission = known instanceof Promise ? undefined : known;
-    const base = this.record(admission, req);
-    let verdict = base.verdict;
-    let reason = base.reason;
-    if (s.upstreamFailure) {
-      verdict = "error";
-      reason = s.upstreamFailure === "refused" ? "upstream proxy refused" : "upstream unreachable";
-    } else if (s.aborted && verdict === "allow") {
-      reason = "aborted";
-    }
-    this.options.sink(auditLine({ ...base, verdict, reason, status: s.status, bytes: s.bytes, duration_ms: Math.round(s.durationMs * 100) / 100 }));
-  }
-
-  /** WebSocket upgrades bypass the connect app, so they are logged when admitted. */
+  /** WebSocket upgrades are logged when admitted: after that the connection is a tunnel of frames. */
   private logWebSocket(req: MockttpRequest, admission: Admission): void {
-    if (req.protocol !== "ws" && req.protocol !== "wss") return;
     const d = admission.decision;
     const status = d.verdict === "deny" ? DENY_REASONS[d.reason] : null;
-    this.options.sink(auditLine({ ...this.record(admission, req), status }));
-  }
-
-  private record(admission: Admission | undefined, req: { method?: string }): AuditRecord {
-    if (!admission) {
-      return { bottle: this.options.bottle, method: req.method ?? "", host: "", path: "", route: null, verdict: "deny", reason: "malformed request", status: null, bytes: null, duration_ms: null };
-    }
-    const d = admission.decision;
-    return {
-      bottle: this.options.bottle,
-      method: admission.method,
-      host: admission.host,
-      path: admission.path,
-      route: d.verdict === "allow" ? d.routeIndex : null,
-      verdict: d.verdict,
-      reason: d.verdict === "allow" ? "route matched" : d.reason,
-      status: null,
-      bytes: null,
-      duration_ms: null,
-    };
+    this.options.sink(auditLine({ ...auditRecord(this.options.bottle, admission), status }));
   }
 
   /** Log an operational event in the audit stream. */
   event(name: string, fields: Record<string, string | number | boolean> = {}): void {
     this.options.sink(eventLine(name, { bottle: this.options.bottle, ...fields }));
   }
+}
+
+/**
+ * mockttp hands every parsed request to its connect app (`server.app`), which it passes to its
+ * listener at `start()`. Replacing that app before start puts our request path in its place;
+ * mockttp keeps its connection, TLS and WebSocket handling.
+ */
+function takeRequestPath(server: mockttp.Mockttp, listener: RequestListener): void {
+  const holder = server as unknown as { app?: unknown };
+  if (typeof holder.app !== "function") throw new Error("mockttp internals changed: no request listener to replace; pin mockttp to the tested version");
+  holder.app = listener;
 }

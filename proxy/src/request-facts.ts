@@ -1,8 +1,13 @@
 /**
- * The thin adapter from a mockttp request to the pure `RequestFacts` that `decide` reads.
- * mockttp keeps the CONNECT target and the TLS SNI on the socket under its own symbols; we load
- * them from its module file so that we read exactly what its passthrough step will act on.
+ * The thin adapter from a request to the pure `RequestFacts` that `decide` reads. mockttp keeps
+ * the CONNECT target, the TLS SNI and whether the last hop was encrypted on the socket under its
+ * own symbols; we load them from its module file so that we read what its TLS layer recorded.
+ *
+ * Two shapes arrive here: plain HTTP requests as Node parsed them (our own request path, see
+ * http-exchange.ts), and WebSocket upgrades after mockttp's pre-processing (its rules still
+ * carry those).
  */
+import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import url from "node:url";
 import { splitTarget } from "./canonical-path";
@@ -12,52 +17,124 @@ import type { MockttpRequest } from "./mockttp-types";
 
 interface SocketSymbols {
   LastTunnelAddress: symbol;
+  LastHopEncrypted: symbol;
   TlsMetadata: symbol;
 }
 // The package's export map hides util/, so resolve the file next to its entry point.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const symbols: SocketSymbols = require(path.join(path.dirname(require.resolve("mockttp")), "util", "socket-extensions.js"));
-if (typeof symbols.LastTunnelAddress !== "symbol" || typeof symbols.TlsMetadata !== "symbol") {
+if (![symbols.LastTunnelAddress, symbols.LastHopEncrypted, symbols.TlsMetadata].every((s) => typeof s === "symbol")) {
   throw new Error("mockttp internals changed: socket-extensions symbols not found; pin mockttp to the tested version");
 }
 
-/** Collect the facts of one request; throws nothing, unknown parts stay undefined. */
-export function requestFacts(req: MockttpRequest): RequestFacts {
-  const socket = req.socket as unknown as Record<symbol, unknown>;
-  const tunnel = socket[symbols.LastTunnelAddress];
-  const tls = socket[symbols.TlsMetadata] as { sniHostname?: string } | undefined;
-  const scheme = req.protocol === "https" || req.protocol === "wss" ? "https" : "http";
+/** What mockttp's TLS and tunnel layer recorded about the connection a request came on. */
+interface ConnectionFacts {
+  connectAuthority: string | undefined;
+  sni: string | undefined;
+  encrypted: boolean;
+}
 
+function connectionFacts(socket: object): ConnectionFacts {
+  const s = socket as Record<symbol, unknown>;
+  const tunnel = s[symbols.LastTunnelAddress];
+  const tls = s[symbols.TlsMetadata] as { sniHostname?: string } | undefined;
+  return { connectAuthority: typeof tunnel === "string" ? tunnel : undefined, sni: tls?.sniHostname || undefined, encrypted: s[symbols.LastHopEncrypted] === true };
+}
+
+/** A request target as Node received it: origin-form (`/a?b`) or absolute-form (`http://h/a?b`). */
+export interface ParsedTarget {
+  scheme: "http" | "https" | undefined;
+  /** The authority of an absolute-form target. */
+  authority: string | undefined;
+  /** Path and query, exactly the bytes that will be forwarded upstream. */
+  target: string;
+}
+
+/**
+ * Split a request-line target without normalising it. An absolute-form authority ends at the
+ * first `/`, `?` or `#`; what follows is kept byte for byte, so `decide` checks exactly what is
+ * forwarded. Anything else (`*`, `example.com:443`, `ftp://`) keeps its raw text as the target
+ * and then fails the canonical-path check.
+ */
+export function parseTarget(raw: string): ParsedTarget {
+  const m = /^(https?):\/\/([^/?#]*)(.*)$/is.exec(raw);
+  if (!m) return { scheme: undefined, authority: undefined, target: raw };
+  const scheme = m[1]!.toLowerCase() as "http" | "https";
+  return { scheme, authority: m[2]!, target: m[3] === "" ? "/" : m[3]! };
+}
+
+/** Facts of a plain HTTP request on our own request path (never pre-processed by mockttp). */
+export function httpRequestFacts(req: IncomingMessage, parsed: ParsedTarget): RequestFacts {
+  const conn = connectionFacts(req.socket);
+  const scheme = parsed.scheme ?? (conn.encrypted ? "https" : "http");
+  const pairs: [string, string][] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  return assemble({
+    method: req.method ?? "",
+    httpVersion: req.httpVersion,
+    scheme,
+    rawHeaders: pairs,
+    target: parsed.target,
+    forwardedTarget: parsed.target,
+    absoluteAuthority: parsed.authority,
+    conn,
+  });
+}
+
+/** Facts of a WebSocket upgrade as mockttp pre-processed it (its passthrough forwards `req.url`). */
+export function webSocketFacts(req: MockttpRequest): RequestFacts {
+  return assemble({
+    method: req.method,
+    httpVersion: req.httpVersion,
+    scheme: req.protocol === "wss" || req.protocol === "https" ? "https" : "http",
+    rawHeaders: req.rawHeaders,
+    target: req.path,
+    forwardedTarget: forwardedTarget(req.url),
+    absoluteAuthority: authority(req.destination.hostname, req.destination.port),
+    conn: connectionFacts(req.socket),
+  });
+}
+
+interface FactParts {
+  method: string;
+  httpVersion: string;
+  scheme: "http" | "https";
+  rawHeaders: readonly (readonly [string, string])[];
+  target: string;
+  forwardedTarget: string;
+  absoluteAuthority: string | undefined;
+  conn: ConnectionFacts;
+}
+
+function assemble(p: FactParts): RequestFacts {
   const hostHeaders: string[] = [];
   const authorities: string[] = [];
   const methodOverrides: string[] = [];
   let upgrade: string | undefined;
-  for (const [name, value] of req.rawHeaders) {
+  for (const [name, value] of p.rawHeaders) {
     const lower = name.toLowerCase();
     if (lower === "host") hostHeaders.push(value);
     else if (lower === ":authority") authorities.push(value);
     else if (OVERRIDE_HEADERS.has(lower)) methodOverrides.push(value);
     else if (lower === "upgrade") upgrade = (upgrade === undefined ? value : `${upgrade},${value}`).trim().toLowerCase();
   }
-
-  const target = req.path;
-  for (const [key, value] of safeSearchParams(splitTarget(target).query)) {
+  for (const [key, value] of safeSearchParams(splitTarget(p.target).query)) {
     if (isMethodParameter(key)) methodOverrides.push(value);
   }
-
   const facts: RequestFacts = {
-    method: req.method,
-    httpVersion: req.httpVersion,
-    scheme,
-    absoluteAuthority: authority(req.destination.hostname, req.destination.port),
+    method: p.method,
+    httpVersion: p.httpVersion,
+    scheme: p.scheme,
     hostHeaders,
     authorities,
-    target,
-    forwardedTarget: forwardedTarget(req.url),
+    target: p.target,
+    forwardedTarget: p.forwardedTarget,
     methodOverrides,
   };
-  if (typeof tunnel === "string") facts.connectAuthority = tunnel;
-  if (scheme === "https" && tls?.sniHostname) facts.sni = tls.sniHostname;
+  if (p.absoluteAuthority !== undefined) facts.absoluteAuthority = p.absoluteAuthority;
+  if (p.conn.connectAuthority !== undefined) facts.connectAuthority = p.conn.connectAuthority;
+  if (p.scheme === "https" && p.conn.sni) facts.sni = p.conn.sni;
   if (upgrade !== undefined) facts.upgrade = upgrade;
   return facts;
 }
@@ -67,7 +144,7 @@ function authority(hostname: string, port: number): string {
   return hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
-/** The path and query mockttp's passthrough sends upstream: legacy `url.parse` of `req.url`. */
+/** The path and query mockttp's WebSocket passthrough sends upstream: legacy `url.parse` of `req.url`. */
 function forwardedTarget(reqUrl: string): string {
   try {
     // eslint-disable-next-line n/no-deprecated-api -- must mirror mockttp's own parsing exactly.

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import * as mockttp from "mockttp";
+import { startIpTlsFront } from "../../helpers/ip-tls-front";
 import { startFixture, type Fixture } from "../../helpers/proxy-fixture";
 
 /** Host names (`name:port`) the forward proxy resolves to the recording upstream. */
@@ -44,6 +45,7 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
   const seen: SeenRequest[] = [];
   const seenWebSockets: SeenRequest[] = [];
   let recorder: mockttp.Mockttp | undefined;
+  let ipFront: { port: number; close(): Promise<void> } | undefined;
   let forwardHosts: Record<string, number> = {};
   const f = await startFixture({
     routes,
@@ -70,6 +72,9 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
         seenWebSockets.push({ method: req.method, path: req.path, rawHeaders: req.rawHeaders, rawTrailers: [], body: "", probe });
       });
       forwardHosts = Object.fromEntries(CORPUS_HOSTS.map((h) => [h, recorder!.port]));
+      // The route's IP literal is verified against the certificate's IP addresses upstream.
+      ipFront = await startIpTlsFront(upstreamCa, "127.0.0.1", recorder.port);
+      forwardHosts["127.0.0.1:8088"] = ipFront.port;
       return forwardHosts;
     },
   });
@@ -81,6 +86,7 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
     close: async () => {
       await f.close();
       await recorder?.stop();
+      await ipFront?.close();
     },
   };
 }

@@ -1,0 +1,146 @@
+/**
+ * Connections upstream for allowed requests. Each connection of the agent gets its own
+ * keep-alive agents (one per scheme, so an `http:` request can never ride a TLS connection or
+ * the reverse), closed with it: upstream connections are reused by the requests of one agent
+ * connection and never shared between two. Every new upstream connection is a CONNECT tunnel
+ * through the upstream proxy (pipelock) to the route's canonical host name, never an IP the
+ * proxy resolved (pipelock checks names); plain `http:` routes are tunnelled too, so pipelock
+ * sees every destination the same way.
+ */
+import http from "node:http";
+import https from "node:https";
+import net, { type Socket } from "node:net";
+import tls from "node:tls";
+import type { Duplex } from "node:stream";
+import { REFUSED_TUNNEL } from "./upstream-proxy-refusal";
+
+/** Why a request could not be sent upstream, as the audit line and the 502 body say it. */
+export type UpstreamFailure = "refused" | "unreachable";
+
+/** An error that says which failure it is. */
+export class UpstreamError extends Error {
+  constructor(readonly failure: UpstreamFailure, message: string) {
+    super(message);
+    this.name = "UpstreamError";
+  }
+}
+
+/** A CONNECT reply larger than this is not a proxy speaking HTTP. */
+const MAX_CONNECT_REPLY = 16 * 1024;
+
+/** The agents of one connection of the agent. */
+export interface ConnectionAgents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+type Done = (err: Error | null, socket?: Duplex) => void;
+interface ConnectOptions {
+  host?: string | null;
+  port?: number | string | null;
+  servername?: string;
+}
+
+/** Hands out the agents of each agent connection. */
+export interface UpstreamAgents {
+  /** The agents of the connection `downstream` (created on first use, destroyed when it closes). */
+  of(downstream: Socket): ConnectionAgents;
+}
+
+/** `proxyUrl` undefined means direct egress (EGRESS_PROXY_UPSTREAM=direct). */
+export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): UpstreamAgents {
+  const proxy = proxyUrl === undefined ? undefined : new URL(proxyUrl);
+  const byConnection = new WeakMap<Socket, ConnectionAgents>();
+  return {
+    of(downstream) {
+      let agents = byConnection.get(downstream);
+      if (!agents) {
+        agents = connectionAgents(proxy, idleMs);
+        byConnection.set(downstream, agents);
+        const created = agents;
+        downstream.once("close", () => {
+          created.http.destroy();
+          created.https.destroy();
+        });
+      }
+      return agents;
+    },
+  };
+}
+
+function connectionAgents(proxy: URL | undefined, idleMs: number): ConnectionAgents {
+  const common = { keepAlive: true, timeout: idleMs };
+  const plain = new http.Agent(common);
+  const secure = new https.Agent({ ...common, ALPNProtocols: ["http/1.1"] });
+  if (proxy !== undefined) {
+    plain.createConnection = ((opts: ConnectOptions, done: Done) => {
+      tunnel(proxy, opts, idleMs, done);
+      return undefined;
+    }) as unknown as typeof plain.createConnection;
+    secure.createConnection = ((opts: ConnectOptions & tls.ConnectionOptions, done: Done) => {
+      tunnel(proxy, opts, idleMs, (err, raw) => {
+        if (err || !raw) return done(err ?? new UpstreamError("unreachable", "no tunnel"));
+        const socket = tls.connect({ ...opts, socket: raw });
+        socket.once("secureConnect", () => done(null, socket));
+        socket.once("error", (e) => done(e));
+      });
+      return undefined;
+    }) as unknown as typeof secure.createConnection;
+  }
+  return { http: plain, https: secure };
+}
+
+/** Open `CONNECT host:port` through the proxy; `done` gets the tunnel once the proxy said 200. */
+function tunnel(proxy: URL, opts: ConnectOptions, idleMs: number, done: Done): void {
+  const host = opts.host ?? "";
+  const authority = `${host.includes(":") ? `[${host}]` : host}:${opts.port}`;
+  const proxyPort = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
+  const proxyHost = proxy.hostname.replace(/^\[|\]$/g, "");
+  const socket: net.Socket =
+    proxy.protocol === "https:" ? tls.connect({ host: proxyHost, port: proxyPort, servername: net.isIP(proxyHost) ? undefined : proxyHost }) : net.connect(proxyPort, proxyHost);
+  socket.setNoDelay(true);
+  socket.setTimeout(idleMs, () => socket.destroy(new UpstreamError("unreachable", "upstream proxy timed out")));
+
+  let settled = false;
+  const settle = (err: Error | null, rest?: Buffer) => {
+    if (settled) return;
+    settled = true;
+    socket.off("readable", onReadable);
+    socket.off("error", onError);
+    socket.off("close", onClose);
+    if (err) {
+      socket.destroy();
+      done(err);
+    } else {
+      // With no 'readable' listener left the socket is neither flowing nor paused: whoever
+      // takes it (TLS, the HTTP client) starts reading, and any bytes after the reply wait for it.
+      if (rest?.length) socket.unshift(rest);
+      // TLS on top reads this socket's handle, not its events: an error here must not go unheard
+      // (and end the process); the TLS socket or HTTP client sees the failure as a close.
+      socket.on("error", () => undefined);
+      done(null, socket);
+    }
+  };
+  const onError = (e: Error) => settle(e instanceof UpstreamError ? e : new UpstreamError("unreachable", "upstream proxy unreachable"));
+  const onClose = () => settle(new UpstreamError("unreachable", "upstream proxy closed the connection"));
+  let head: Buffer = Buffer.alloc(0);
+  const onReadable = () => {
+    let chunk: Buffer | null;
+    while (!settled && (chunk = socket.read() as Buffer | null) !== null) {
+      head = head.length ? Buffer.concat([head, chunk]) : chunk;
+      const end = head.indexOf("\r\n\r\n");
+      if (end === -1) {
+        if (head.length > MAX_CONNECT_REPLY) settle(new UpstreamError("unreachable", "upstream proxy sent an oversized reply"));
+        continue;
+      }
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString("latin1", 0, Math.min(end, 64)))?.[1];
+      if (status !== "200") return settle(new UpstreamError("refused", `${REFUSED_TUNNEL} (${status ?? "no status"})`));
+      return settle(null, head.subarray(end + 4));
+    }
+  };
+  socket.on("readable", onReadable);
+  socket.once("error", onError);
+  socket.once("close", onClose);
+  const auth = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}\r\n` : "";
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+}

@@ -1,0 +1,61 @@
+/**
+ * The headers that cross the proxy, in both directions: everything end to end as sent (names,
+ * case, order, repeats), minus hop-by-hop headers, minus the agent's credentials on the way up,
+ * plus the route's credential. Pure: raw header arrays in, raw header arrays out.
+ */
+import { isStrippedHeader } from "./admission";
+import type { Credential } from "./credentials";
+
+/**
+ * Hop-by-hop, or handled by the proxy itself. `expect` is answered by the proxy once the request
+ * is admitted; `proxy-authorization` belongs to this hop only.
+ */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate", "expect"]);
+
+/**
+ * Message framing is kept as the agent sent it (Node re-frames a chunked body and keeps a
+ * length), and Host was checked against the destination: a `Connection` header naming them does
+ * not remove them.
+ */
+const NEVER_CONNECTION_LISTED = new Set(["host", "content-length", "transfer-encoding"]);
+
+/** Response headers Node's server writes itself from the body it relays. */
+const RESPONSE_FRAMING = new Set(["transfer-encoding"]);
+
+function connectionListed(raw: readonly string[]): Set<string> {
+  const listed = new Set<string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== "connection") continue;
+    for (const token of raw[i + 1]!.split(",")) {
+      const name = token.trim().toLowerCase();
+      if (name && !NEVER_CONNECTION_LISTED.has(name)) listed.add(name);
+    }
+  }
+  return listed;
+}
+
+/** The request headers to send upstream (flat `[name, value, ...]`). */
+export function upstreamRequestHeaders(raw: readonly string[], stripped: ReadonlySet<string>, credential: Credential | undefined): string[] {
+  const listed = connectionListed(raw);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || isStrippedHeader(name, stripped)) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  if (credential) out.push(credential.header, credential.value);
+  return out;
+}
+
+/** The response headers to relay to the agent (flat `[name, value, ...]`). */
+export function agentResponseHeaders(raw: readonly string[]): string[] {
+  const listed = connectionListed(raw);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || RESPONSE_FRAMING.has(lower) || listed.has(lower)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
