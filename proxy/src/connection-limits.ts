@@ -19,6 +19,24 @@ export function closeIdleConnections(server: Mockttp, idleMs: number): void {
 }
 
 /**
+ * While the proxy itself owes the agent an answer, the agent's silence is not idleness: the
+ * connection (and the tunnel under it) stays open, and the exchange's own upstream timeout
+ * bounds the wait with a 502 instead. Returns the function that restores the idle limit.
+ */
+export function holdWhileAnswering(socket: Socket, idleMs: number): () => void {
+  const chain: Socket[] = [];
+  // mockttp wraps each intercepted tunnel in a TLSSocket whose `_parent` is the tunnel's socket.
+  for (let s: Socket | undefined = socket; s && chain.length < 4; s = (s as Socket & { _parent?: Socket })._parent) chain.push(s);
+  for (const s of chain) s.setTimeout(0);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    for (const s of chain) if (!s.destroyed) s.setTimeout(idleMs);
+  };
+}
+
+/**
  * ALPN: HTTP/1.1 only. mockttp, even with HTTP/2 off, picks the client's first protocol when it
  * offers no HTTP/1.1; an h2-only client now fails the handshake instead of reaching the rules.
  */

@@ -61,6 +61,7 @@ export class EgressProxy {
       table: () => this.table,
       agents: this.agents,
       bottle: options.bottle,
+      idleTimeoutMs: options.idleTimeoutMs,
       log: (record) => options.sink(auditLine(record)),
     };
     takeRequestPath(this.server, (req, res) => handleExchange(context, req, res));

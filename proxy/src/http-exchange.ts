@@ -11,6 +11,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { admit, type Admitted, type FormBodySource } from "./admission";
 import { auditRecord, type AuditRecord } from "./audit-log";
+import { holdWhileAnswering } from "./connection-limits";
 import { DENY_REASONS } from "./decide";
 import { isIpLiteral } from "./host";
 import { denialBody, denialHeaders } from "./denial";
@@ -25,6 +26,8 @@ export interface ExchangeContext {
   table(): RouteTable;
   agents: UpstreamAgents;
   bottle: string;
+  /** An upstream exchange with no traffic for this long is abandoned (502, or the stream cut). */
+  idleTimeoutMs: number;
   log(record: AuditRecord): void;
 }
 
@@ -61,8 +64,12 @@ export function handleExchange(ctx: ExchangeContext, req: IncomingMessage, res: 
       return;
     }
     if (expectsContinue && body === undefined) res.writeContinue();
+    const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
+    res.once("close", release);
     forward({ req, res, watch, agents: ctx.agents.of(req.socket), target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
-      headers: upstreamRequestHeaders(req.rawHeaders, table.stripped, table.credentials[d.routeIndex]) });
+      idleTimeoutMs: ctx.idleTimeoutMs,
+      // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
+      headers: upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined) });
   };
   if (result instanceof Promise) result.then(proceed, () => res.destroy());
   else proceed(result);
@@ -81,6 +88,7 @@ interface Forwarding {
   headers: string[];
   /** The body when admission already read it (form posts on method-limited routes). */
   body: Buffer | undefined;
+  idleTimeoutMs: number;
 }
 
 /** Send the request upstream and relay the response as it arrives: nothing is held whole. */
@@ -100,6 +108,8 @@ function forward(f: Forwarding): void {
     ...(f.scheme === "https" ? { servername: isIpLiteral(f.host) ? "" : hostname } : {}),
   };
   const upstream = (f.scheme === "https" ? https : http).request(options);
+  // Node only reports an idle socket; a stalled upstream must not hold the agent's request forever.
+  upstream.setTimeout(f.idleTimeoutMs, () => upstream.destroy(new UpstreamError("unreachable", "upstream idle")));
 
   upstream.on("response", (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.statusMessage, agentResponseHeaders(answer.rawHeaders));

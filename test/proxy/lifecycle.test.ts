@@ -94,6 +94,25 @@ describe("egress proxy: reload, health, upstream failure, shutdown", function ()
     assert.deepEqual([line.verdict, line.reason, line.status], ["error", "upstream proxy refused", 502]);
   });
 
+  it("answers 502 when the upstream goes silent for the idle timeout, and keeps serving", async () => {
+    const idle = await startFixture({ env: { EGRESS_PROXY_IDLE_TIMEOUT_S: "2" } });
+    try {
+      await idle.upstream.forGet("/stall").thenTimeout();
+      await idle.upstream.forGet("/").thenReply(200, "ok");
+      const started = Date.now();
+      const res = await agentRequest({ proxyPort: idle.proxy.port, ca: idle.bottleCa.cert, host: "open.test", target: "/stall", timeoutMs: 15_000 });
+      const waited = Date.now() - started;
+      assert.equal(res.status, 502);
+      assert.ok(waited >= 1500 && waited < 10_000, `answered after ${waited} ms (want about 2 s)`);
+      const line = await pollUntil("audit line", () => idle.proxy.events("decision").find((d) => d.path === "/stall"));
+      assert.deepEqual([line.verdict, line.reason, line.status], ["error", "upstream unreachable", 502]);
+      const after = await agentRequest({ proxyPort: idle.proxy.port, ca: idle.bottleCa.cert, host: "open.test", target: "/" });
+      assert.equal(after.status, 200);
+    } finally {
+      await idle.close();
+    }
+  });
+
   it("serves /healthz on its own listener only", async () => {
     const health = await get(f.proxy.healthPort, "/healthz");
     assert.equal(health.status, 200);
