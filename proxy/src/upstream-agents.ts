@@ -51,11 +51,12 @@ export interface UpstreamAgents {
 export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): UpstreamAgents {
   const proxy = proxyUrl === undefined ? undefined : new URL(proxyUrl);
   const byConnection = new WeakMap<Socket, ConnectionAgents>();
+  const sessions = new TlsSessions();
   return {
     of(downstream) {
       let agents = byConnection.get(downstream);
       if (!agents) {
-        agents = connectionAgents(proxy, idleMs);
+        agents = connectionAgents(proxy, idleMs, sessions);
         byConnection.set(downstream, agents);
         const created = agents;
         downstream.once("close", () => {
@@ -68,26 +69,58 @@ export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): Up
   };
 }
 
-function connectionAgents(proxy: URL | undefined, idleMs: number): ConnectionAgents {
+function connectionAgents(proxy: URL | undefined, idleMs: number, sessions: TlsSessions): ConnectionAgents {
   const common = { keepAlive: true, timeout: idleMs };
   const plain = new http.Agent(common);
   const secure = new https.Agent({ ...common, ALPNProtocols: ["http/1.1"] });
+  secure.createConnection = ((opts: ConnectOptions & tls.ConnectionOptions, done: Done) => {
+    const secureOver = (raw: Duplex | undefined) => {
+      const key = `${opts.servername ?? ""}|${opts.host ?? ""}|${opts.port ?? ""}`;
+      const socket = tls.connect({ ...opts, ...(raw ? { socket: raw } : {}), session: sessions.get(key) });
+      socket.on("session", (session: Buffer) => sessions.set(key, session));
+      let connected = false;
+      socket.once("secureConnect", () => {
+        connected = true;
+        done(null, socket);
+      });
+      socket.once("error", (e) => {
+        // A session the server no longer takes must not be offered again.
+        sessions.delete(key);
+        if (!connected) done(e);
+      });
+    };
+    if (proxy === undefined) return void secureOver(undefined);
+    tunnel(proxy, opts, idleMs, (err, raw) => (err || !raw ? done(err ?? new UpstreamError("unreachable", "no tunnel")) : secureOver(raw)));
+  }) as unknown as typeof secure.createConnection;
   if (proxy !== undefined) {
     plain.createConnection = ((opts: ConnectOptions, done: Done) => {
       tunnel(proxy, opts, idleMs, done);
       return undefined;
     }) as unknown as typeof plain.createConnection;
-    secure.createConnection = ((opts: ConnectOptions & tls.ConnectionOptions, done: Done) => {
-      tunnel(proxy, opts, idleMs, (err, raw) => {
-        if (err || !raw) return done(err ?? new UpstreamError("unreachable", "no tunnel"));
-        const socket = tls.connect({ ...opts, socket: raw });
-        socket.once("secureConnect", () => done(null, socket));
-        socket.once("error", (e) => done(e));
-      });
-      return undefined;
-    }) as unknown as typeof secure.createConnection;
   }
   return { http: plain, https: secure };
+}
+
+/**
+ * TLS sessions of upstream servers, shared by all of this proxy's agents: a new agent connection
+ * resumes the upstream session instead of a full handshake (each agent connection has its own
+ * agents, so Node's per-agent session cache would start empty every time). Keyed by TLS name,
+ * host and port; a session is only ever offered to the server identity that issued it.
+ */
+class TlsSessions {
+  private readonly byKey = new Map<string, Buffer>();
+  constructor(private readonly max = 256) {}
+  get(key: string): Buffer | undefined {
+    return this.byKey.get(key);
+  }
+  set(key: string, session: Buffer): void {
+    this.byKey.delete(key);
+    this.byKey.set(key, session);
+    if (this.byKey.size > this.max) this.byKey.delete(this.byKey.keys().next().value as string);
+  }
+  delete(key: string): void {
+    this.byKey.delete(key);
+  }
 }
 
 /** Open `CONNECT host:port` through the proxy; `done` gets the tunnel once the proxy said 200. */

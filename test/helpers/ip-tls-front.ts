@@ -4,28 +4,13 @@
  * only; so this front terminates TLS with a leaf for the IP (issued by the test upstream CA with
  * the openssl CLI) and relays the plaintext to the backend. Plain HTTP is relayed as it is.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import tls from "node:tls";
-import type { TestCa } from "./test-ca";
-
-/** Issue a leaf certificate for an IP address from the test CA. */
-export function ipLeafCertificate(ca: TestCa, ip: string): { cert: string; key: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "bot-bottle-ip-leaf-"));
-  const file = (name: string) => path.join(dir, name);
-  writeFileSync(file("ext.cnf"), `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth\n`);
-  const run = (args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"], timeout: 20_000 });
-  run(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", file("leaf.key"), "-subj", `/CN=${ip}`, "-out", file("leaf.csr")]);
-  run(["x509", "-req", "-in", file("leaf.csr"), "-CA", ca.certFile, "-CAkey", ca.keyFile, "-CAcreateserial", "-days", "2", "-extfile", file("ext.cnf"), "-out", file("leaf.pem")]);
-  return { cert: readFileSync(file("leaf.pem"), "utf8"), key: readFileSync(file("leaf.key"), "utf8") };
-}
+import { leafCertificate, type TestCa } from "./test-ca";
 
 /** Start the front on loopback; TLS (first byte 0x16) is terminated, anything else relayed raw. */
 export async function startIpTlsFront(ca: TestCa, ip: string, backendPort: number): Promise<{ port: number; close(): Promise<void> }> {
-  const context = tls.createSecureContext(ipLeafCertificate(ca, ip));
+  const context = tls.createSecureContext(leafCertificate(ca, `IP:${ip}`));
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     sockets.add(client);

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 import { agentRequest, denialReason } from "../helpers/agent-client";
 import { FAKE_TOKENS, proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { leafCertificate } from "../helpers/test-ca";
 
 describe("egress proxy: allowed requests through the MITM and the upstream proxy", function () {
   let f: Fixture;
@@ -123,5 +127,46 @@ describe("egress proxy: allowed requests through the MITM and the upstream proxy
     for (const secret of [...Object.values(FAKE_TOKENS), "agent-own-token", "agent-proxy-cred", "agent-guess"]) {
       assert.ok(!out.includes(secret), `proxy output contains ${secret.slice(0, 12)}...`);
     }
+  });
+});
+
+describe("egress proxy: TLS sessions upstream", function () {
+  this.timeout(30_000);
+  // Two upstream servers that would accept each other's session tickets (same ticket keys): a
+  // session offered to the wrong server would show up as a resumed handshake there.
+  const ticketKeys = randomBytes(48);
+  const resumed: Record<string, boolean[]> = { "resume.test": [], "other.test": [] };
+  const servers: https.Server[] = [];
+  let f: Fixture;
+  before(async () => {
+    f = await startFixture({
+      routes: { version: 1, routes: [{ host: "resume.test" }, { host: "other.test" }] },
+      extraHosts: async (upstreamCa) => {
+        const ports: Record<string, number> = {};
+        for (const host of Object.keys(resumed)) {
+          const server = https.createServer({ ...leafCertificate(upstreamCa, `DNS:${host}`), ticketKeys }, (_req, res) => res.end("ok"));
+          server.on("secureConnection", (s) => resumed[host]!.push(s.isSessionReused()));
+          await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+          servers.push(server);
+          ports[`${host}:443`] = (server.address() as AddressInfo).port;
+        }
+        return ports;
+      },
+    });
+  });
+  after(async () => {
+    await f?.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  it("resumes an upstream's session on a new agent connection, and offers it to no other server", async () => {
+    for (const host of ["resume.test", "resume.test", "resume.test", "other.test"]) {
+      const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host, target: "/" });
+      assert.equal(res.status, 200, host);
+    }
+    assert.deepEqual(resumed, { "resume.test": [false, true, true], "other.test": [false] });
   });
 });
