@@ -4,13 +4,15 @@
  */
 import { readFileSync, watch } from "node:fs";
 import path from "node:path";
-import { eventLine } from "./audit-log";
+import { batchedSink, eventLine } from "./audit-log";
 import { loadSettings, SettingsError } from "./config";
 import { EgressProxy } from "./egress-proxy";
 import { startHealthServer } from "./health-server";
 import { loadRouteTable, RouteTableError } from "./route-table";
 
-const log = (line: string) => process.stdout.write(`${line}\n`);
+const log = batchedSink((chunk) => process.stdout.write(chunk));
+// Also on a crash or process.exit(): the lines of the last turn are written before the end.
+process.on("exit", () => log.flush());
 
 function fail(problems: string[]): never {
   process.stderr.write(`${eventLine("startup_failed", { problems: problems.join("; ") })}\n`);
