@@ -18,6 +18,9 @@ export function closeIdleConnections(server: Mockttp, idleMs: number): void {
   });
 }
 
+/** Exchanges in progress per socket: pipelined requests overlap, and the last one restores. */
+const answering = new WeakMap<Socket, number>();
+
 /**
  * While the proxy itself owes the agent an answer, the agent's silence is not idleness: the
  * connection (and the tunnel under it) stays open, and the exchange's own upstream timeout
@@ -27,12 +30,19 @@ export function holdWhileAnswering(socket: Socket, idleMs: number): () => void {
   const chain: Socket[] = [];
   // mockttp wraps each intercepted tunnel in a TLSSocket whose `_parent` is the tunnel's socket.
   for (let s: Socket | undefined = socket; s && chain.length < 4; s = (s as Socket & { _parent?: Socket })._parent) chain.push(s);
-  for (const s of chain) s.setTimeout(0);
+  for (const s of chain) {
+    answering.set(s, (answering.get(s) ?? 0) + 1);
+    s.setTimeout(0);
+  }
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    for (const s of chain) if (!s.destroyed) s.setTimeout(idleMs);
+    for (const s of chain) {
+      const left = (answering.get(s) ?? 1) - 1;
+      answering.set(s, left);
+      if (left === 0 && !s.destroyed) s.setTimeout(idleMs);
+    }
   };
 }
 

@@ -18,7 +18,7 @@ export interface RequestFacts {
   connectAuthority?: string;
   /** The authority of an absolute-form request line (`GET http://host:port/path`). */
   absoluteAuthority?: string;
-  /** TLS SNI the agent sent, when the scheme is https. */
+  /** TLS SNI the agent sent, whenever the proxy terminated the agent's TLS. */
   sni?: string;
   /** Every `Host` header value (a request may carry at most one). */
   hostHeaders: string[];
@@ -142,13 +142,12 @@ function resolveDestination(facts: RequestFacts): Destination {
   }
   const [first, ...rest] = named;
   if (!first || rest.some((n) => n.host !== first.host || n.port !== first.port)) return "mismatch";
-  if (facts.scheme === "https") {
-    if (facts.sni === undefined || facts.sni === "") {
-      // Clients send no SNI for IP literals (RFC 6066 forbids it); a name must come with one.
-      if (!isIpLiteral(first.host)) return "missing-sni";
-    } else if (canonicalHost(facts.sni) !== first.host) {
-      return "mismatch";
-    }
+  if (facts.sni !== undefined && facts.sni !== "") {
+    // Whatever the request's scheme: an `http://` URL inside a TLS tunnel must agree with it too.
+    if (canonicalHost(facts.sni) !== first.host) return "mismatch";
+  } else if (facts.scheme === "https" && !isIpLiteral(first.host)) {
+    // Clients send no SNI for IP literals (RFC 6066 forbids it); a name must come with one.
+    return "missing-sni";
   }
   return first;
 }

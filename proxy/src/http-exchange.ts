@@ -9,14 +9,15 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import { admit, type Admitted, type FormBodySource } from "./admission";
+import { admit, type Admitted } from "./admission";
 import { auditRecord, type AuditRecord } from "./audit-log";
 import { holdWhileAnswering } from "./connection-limits";
 import { DENY_REASONS } from "./decide";
 import { isIpLiteral } from "./host";
 import { denialBody, denialHeaders } from "./denial";
+import { announcesBody, closeIfBodyUnread, expectsContinue, formSource } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
-import { watchResponse, type ResponseWatch } from "./response-observer";
+import { watchResponse, type ResponseSummary, type ResponseWatch } from "./response-observer";
 import type { RouteTable } from "./route-table";
 import { agentResponseHeaders, upstreamRequestHeaders } from "./upstream-headers";
 import { UpstreamError, type ConnectionAgents, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
@@ -36,34 +37,39 @@ const FAILURE_BODY: Record<UpstreamFailure, string> = {
   unreachable: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy or server could not be reached" }),
 };
 
-/** Handle one request; never throws (a failure becomes a 502 or a closed connection). */
+/** Handle one request. Never throws: a throw here would end the process, and every bottle's egress. */
 export function handleExchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse): void {
+  try {
+    exchange(ctx, req, res);
+  } catch {
+    res.destroy();
+  }
+}
+
+function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse): void {
   res.sendDate = false;
   const table = ctx.table();
   const parsed = parseTarget(req.url ?? "");
   const facts = httpRequestFacts(req, parsed);
-  const expectsContinue = /^\s*100-continue\s*$/i.test(req.headers.expect ?? "");
-  const result = admit(facts, table, formSource(req, res, expectsContinue));
+
+  // Watched from the start, so that an agent leaving while its form body is read is logged too
+  // (its line waits for the decision).
+  let record: AuditRecord | undefined;
+  let early: ResponseSummary | undefined;
+  const log = (r: AuditRecord, s: ResponseSummary) => ctx.log(finalRecord(r, s));
+  const watch = watchResponse(req, res, (s) => (record ? log(record, s) : (early = s)));
+
   const proceed = ({ admission, body }: Admitted) => {
-    const record = auditRecord(ctx.bottle, admission);
-    const watch = watchResponse(req, res, (s) => {
-      const failure = s.upstreamFailure;
-      ctx.log({
-        ...record,
-        ...(failure ? { verdict: "error", reason: failure === "refused" ? "upstream proxy refused" : "upstream unreachable" } : {}),
-        ...(s.aborted && !failure && record.verdict === "allow" ? { reason: "aborted" } : {}),
-        status: s.status,
-        bytes: s.bytes,
-        duration_ms: Math.round(s.durationMs * 100) / 100,
-      });
-    });
+    record = auditRecord(ctx.bottle, admission);
+    if (early) return log(record, early);
     const d = admission.decision;
     if (d.verdict === "deny") {
+      closeIfBodyUnread(req, res);
       res.writeHead(DENY_REASONS[d.reason], denialHeaders(d.reason));
       res.end(denialBody(d.reason));
       return;
     }
-    if (expectsContinue && body === undefined) res.writeContinue();
+    if (body === undefined && expectsContinue(req)) res.writeContinue();
     const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
     res.once("close", release);
     forward({ req, res, watch, agents: ctx.agents.of(req.socket), target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
@@ -71,8 +77,24 @@ export function handleExchange(ctx: ExchangeContext, req: IncomingMessage, res: 
       // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
       headers: upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined) });
   };
-  if (result instanceof Promise) result.then(proceed, () => res.destroy());
-  else proceed(result);
+  const result = admit(facts, table, formSource(req, res));
+  if (result instanceof Promise) {
+    result.then(proceed).catch(() => res.destroy());
+  } else {
+    proceed(result);
+  }
+}
+
+function finalRecord(record: AuditRecord, s: ResponseSummary): AuditRecord {
+  const failure = s.upstreamFailure;
+  return {
+    ...record,
+    ...(failure ? { verdict: "error", reason: failure === "refused" ? "upstream proxy refused" : "upstream unreachable" } : {}),
+    ...(s.aborted && !failure && record.verdict === "allow" ? { reason: "aborted" } : {}),
+    status: s.status,
+    bytes: s.bytes,
+    duration_ms: Math.round(s.durationMs * 100) / 100,
+  };
 }
 
 interface Forwarding {
@@ -111,10 +133,35 @@ function forward(f: Forwarding): void {
   // Node only reports an idle socket; a stalled upstream must not hold the agent's request forever.
   upstream.setTimeout(f.idleTimeoutMs, () => upstream.destroy(new UpstreamError("unreachable", "upstream idle")));
 
+  let answered = false;
+  let relayed = false;
+  let failed = false;
+  const fail = (err: unknown) => {
+    if (failed || relayed) return;
+    failed = true;
+    req.unpipe(upstream);
+    upstream.destroy();
+    if (res.headersSent) return void res.destroy();
+    const failure: UpstreamFailure = err instanceof UpstreamError ? err.failure : "unreachable";
+    f.watch.failed(failure);
+    closeIfBodyUnread(req, res);
+    res.writeHead(502, "Bad Gateway", { "content-type": "application/json", "cache-control": "no-store", "content-length": String(Buffer.byteLength(FAILURE_BODY[failure])) });
+    res.end(FAILURE_BODY[failure]);
+  };
+
   upstream.on("response", (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, agentResponseHeaders(answer.rawHeaders));
+    answered = true;
+    try {
+      // Node's client accepts what its server refuses to write (a status under 100, a reason
+      // with control bytes): such an answer is the upstream's failure, not a crash of ours.
+      res.writeHead(answer.statusCode ?? 0, answer.statusMessage, agentResponseHeaders(answer.rawHeaders));
+    } catch (e) {
+      answer.destroy();
+      return fail(e);
+    }
     answer.pipe(res, { end: false });
     answer.once("end", () => {
+      relayed = true;
       const trailers = answer.rawTrailers;
       if (trailers.length) res.addTrailers(pairs(trailers));
       res.end();
@@ -122,13 +169,17 @@ function forward(f: Forwarding): void {
     answer.once("error", () => res.destroy());
     answer.once("aborted", () => res.destroy());
   });
-  upstream.on("error", (err) => {
-    req.unpipe(upstream);
-    if (res.headersSent) return void res.destroy();
-    const failure: UpstreamFailure = err instanceof UpstreamError ? err.failure : "unreachable";
-    f.watch.failed(failure);
-    res.writeHead(502, "Bad Gateway", { "content-type": "application/json", "cache-control": "no-store", "content-length": String(Buffer.byteLength(FAILURE_BODY[failure])) });
-    res.end(FAILURE_BODY[failure]);
+  // No upgrade was asked for (the Upgrade header is hop-by-hop): a 101 is a broken answer.
+  upstream.on("upgrade", (_answer, socket) => {
+    socket.destroy();
+    fail(new UpstreamError("unreachable", "unexpected protocol switch"));
+  });
+  upstream.on("error", fail);
+  // Whatever else ends the exchange upstream without an answer (Node closes on some broken
+  // replies without an error) still answers the agent. After an answer, 'close' may come before
+  // the answer's last bytes are relayed (a close-delimited body): the answer's own events rule.
+  upstream.once("close", () => {
+    if (!answered) fail(new UpstreamError("unreachable", "upstream closed"));
   });
   // The agent went away: stop the upstream exchange too.
   res.once("close", () => {
@@ -136,6 +187,8 @@ function forward(f: Forwarding): void {
   });
 
   if (f.body !== undefined) upstream.end(f.body);
+  // No body announced: end at once, so Node frames the request as empty rather than chunked.
+  else if (!announcesBody(req)) upstream.end();
   else req.pipe(upstream);
 }
 
@@ -143,37 +196,4 @@ function pairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
   return out;
-}
-
-/** The request body as admission may read it, with 100 Continue sent first when asked for. */
-function formSource(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): FormBodySource {
-  return {
-    contentType: req.headers["content-type"],
-    contentLength: req.headers["content-length"],
-    read: (limit) =>
-      new Promise((resolve) => {
-        if (expectsContinue) res.writeContinue();
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const finish = (body: Buffer | undefined) => {
-          req.off("data", onData);
-          req.off("end", onEnd);
-          req.off("error", onFail);
-          req.off("close", onFail);
-          if (body === undefined) req.pause();
-          resolve(body);
-        };
-        const onData = (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > limit) finish(undefined);
-          else chunks.push(chunk);
-        };
-        const onEnd = () => finish(Buffer.concat(chunks));
-        const onFail = () => finish(undefined);
-        req.on("data", onData);
-        req.once("end", onEnd);
-        req.once("error", onFail);
-        req.once("close", onFail);
-      }),
-  };
 }

@@ -134,7 +134,7 @@ function assemble(p: FactParts): RequestFacts {
   };
   if (p.absoluteAuthority !== undefined) facts.absoluteAuthority = p.absoluteAuthority;
   if (p.conn.connectAuthority !== undefined) facts.connectAuthority = p.conn.connectAuthority;
-  if (p.scheme === "https" && p.conn.sni) facts.sni = p.conn.sni;
+  if (p.conn.encrypted && p.conn.sni) facts.sni = p.conn.sni;
   if (upgrade !== undefined) facts.upgrade = upgrade;
   return facts;
 }

@@ -49,7 +49,7 @@ export interface UpstreamAgents {
 
 /** `proxyUrl` undefined means direct egress (EGRESS_PROXY_UPSTREAM=direct). */
 export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): UpstreamAgents {
-  const proxy = proxyUrl === undefined ? undefined : new URL(proxyUrl);
+  const proxy = proxyUrl === undefined ? undefined : upstreamProxy(proxyUrl);
   const byConnection = new WeakMap<Socket, ConnectionAgents>();
   const sessions = new TlsSessions();
   return {
@@ -69,14 +69,19 @@ export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): Up
   };
 }
 
-function connectionAgents(proxy: URL | undefined, idleMs: number, sessions: TlsSessions): ConnectionAgents {
+function connectionAgents(proxy: UpstreamProxy | undefined, idleMs: number, sessions: TlsSessions): ConnectionAgents {
   const common = { keepAlive: true, timeout: idleMs };
   const plain = new http.Agent(common);
   const secure = new https.Agent({ ...common, ALPNProtocols: ["http/1.1"] });
+  // Every connection, direct or tunnelled, is bounded by the idle limit from its first byte:
+  // Node's agent only times out sockets it has handed to a request, after TLS is up.
+  const connect = (opts: ConnectOptions, done: Done) => (proxy ? tunnel(proxy, opts, idleMs, done) : direct(opts, idleMs, done));
+  plain.createConnection = ((opts: ConnectOptions, done: Done) => void connect(opts, done)) as unknown as typeof plain.createConnection;
   secure.createConnection = ((opts: ConnectOptions & tls.ConnectionOptions, done: Done) => {
-    const secureOver = (raw: Duplex | undefined) => {
+    connect(opts, (err, raw) => {
+      if (err || !raw) return done(err ?? new UpstreamError("unreachable", "no connection"));
       const key = `${opts.servername ?? ""}|${opts.host ?? ""}|${opts.port ?? ""}`;
-      const socket = tls.connect({ ...opts, ...(raw ? { socket: raw } : {}), session: sessions.get(key) });
+      const socket = tls.connect({ ...opts, socket: raw, session: sessions.get(key) });
       socket.on("session", (session: Buffer) => sessions.set(key, session));
       let connected = false;
       socket.once("secureConnect", () => {
@@ -88,17 +93,23 @@ function connectionAgents(proxy: URL | undefined, idleMs: number, sessions: TlsS
         sessions.delete(key);
         if (!connected) done(e);
       });
-    };
-    if (proxy === undefined) return void secureOver(undefined);
-    tunnel(proxy, opts, idleMs, (err, raw) => (err || !raw ? done(err ?? new UpstreamError("unreachable", "no tunnel")) : secureOver(raw)));
+    });
   }) as unknown as typeof secure.createConnection;
-  if (proxy !== undefined) {
-    plain.createConnection = ((opts: ConnectOptions, done: Done) => {
-      tunnel(proxy, opts, idleMs, done);
-      return undefined;
-    }) as unknown as typeof plain.createConnection;
-  }
   return { http: plain, https: secure };
+}
+
+/** A TCP connection straight to the upstream (EGRESS_PROXY_UPSTREAM=direct). */
+function direct(opts: ConnectOptions, idleMs: number, done: Done): void {
+  const socket = net.connect(Number(opts.port), opts.host ?? "");
+  socket.setNoDelay(true);
+  socket.setTimeout(idleMs, () => socket.destroy(new UpstreamError("unreachable", "upstream timed out")));
+  const onError = (e: Error) => done(e instanceof UpstreamError ? e : new UpstreamError("unreachable", "upstream unreachable"));
+  socket.once("error", onError);
+  socket.once("connect", () => {
+    socket.off("error", onError);
+    socket.on("error", () => undefined);
+    done(null, socket);
+  });
 }
 
 /**
@@ -123,14 +134,39 @@ class TlsSessions {
   }
 }
 
+/** The upstream proxy's address and the credential line of its CONNECTs, worked out once. */
+interface UpstreamProxy {
+  tls: boolean;
+  host: string;
+  port: number;
+  authLine: string;
+}
+
+function upstreamProxy(proxyUrl: string): UpstreamProxy {
+  const url = new URL(proxyUrl);
+  let authLine = "";
+  if (url.username) {
+    let user: string;
+    let password: string;
+    try {
+      user = decodeURIComponent(url.username);
+      password = decodeURIComponent(url.password);
+    } catch {
+      throw new Error("HTTPS_PROXY: the user or password has a broken percent-escape; encode it with encodeURIComponent");
+    }
+    authLine = `Proxy-Authorization: Basic ${Buffer.from(`${user}:${password}`).toString("base64")}\r\n`;
+  }
+  const tlsToProxy = url.protocol === "https:";
+  return { tls: tlsToProxy, host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || (tlsToProxy ? 443 : 80)), authLine };
+}
+
 /** Open `CONNECT host:port` through the proxy; `done` gets the tunnel once the proxy said 200. */
-function tunnel(proxy: URL, opts: ConnectOptions, idleMs: number, done: Done): void {
+function tunnel(proxy: UpstreamProxy, opts: ConnectOptions, idleMs: number, done: Done): void {
   const host = opts.host ?? "";
   const authority = `${host.includes(":") ? `[${host}]` : host}:${opts.port}`;
-  const proxyPort = Number(proxy.port || (proxy.protocol === "https:" ? 443 : 80));
-  const proxyHost = proxy.hostname.replace(/^\[|\]$/g, "");
-  const socket: net.Socket =
-    proxy.protocol === "https:" ? tls.connect({ host: proxyHost, port: proxyPort, servername: net.isIP(proxyHost) ? undefined : proxyHost }) : net.connect(proxyPort, proxyHost);
+  const socket: net.Socket = proxy.tls
+    ? tls.connect({ host: proxy.host, port: proxy.port, servername: net.isIP(proxy.host) ? undefined : proxy.host })
+    : net.connect(proxy.port, proxy.host);
   socket.setNoDelay(true);
   socket.setTimeout(idleMs, () => socket.destroy(new UpstreamError("unreachable", "upstream proxy timed out")));
 
@@ -174,6 +210,5 @@ function tunnel(proxy: URL, opts: ConnectOptions, idleMs: number, done: Done): v
   socket.on("readable", onReadable);
   socket.once("error", onError);
   socket.once("close", onClose);
-  const auth = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}\r\n` : "";
-  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${proxy.authLine}\r\n`);
 }

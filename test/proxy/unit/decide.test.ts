@@ -38,6 +38,8 @@ const reason = (f: RequestFacts) => {
 describe("decide", () => {
   const table: [string, RequestFacts, string][] = [
     ["an allowed path and method", https(), "allow 0"],
+    // An `http://` URL inside a TLS tunnel: the SNI the agent sent must agree with it too.
+    ["plain HTTP in a TLS tunnel whose SNI names another host", https({ scheme: "http", connectAuthority: "api.github.com:80", absoluteAuthority: "api.github.com:80", sni: "evil.example" }), "destination mismatch"],
     ["the exact allowed path", https({ target: "/user", forwardedTarget: "/user" }), "allow 0"],
     ["a query string on an allowed path", https({ target: "/user?x=1", forwardedTarget: "/user?x=1" }), "allow 0"],
     ["upper-case Host and SNI", https({ hostHeaders: ["API.GitHub.com"], sni: "Api.Github.Com" }), "allow 0"],
