@@ -88,6 +88,7 @@ export class EgressProxy {
 
   async stop(): Promise<void> {
     await this.server.stop();
+    this.agents.destroy();
   }
 
   private async install(table: RouteTable): Promise<void> {

@@ -20,7 +20,7 @@ import { httpRequestFacts, parseTarget } from "./request-facts";
 import { watchResponse, type ResponseSummary, type ResponseWatch } from "./response-observer";
 import type { RouteTable } from "./route-table";
 import { agentResponseHeaders, upstreamRequestHeaders } from "./upstream-headers";
-import { UpstreamError, type ConnectionAgents, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
+import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
 
 export interface ExchangeContext {
   /** The route table in force (a reload swaps it; requests already admitted keep theirs). */
@@ -72,7 +72,7 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
     if (body === undefined && expectsContinue(req)) res.writeContinue();
     const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
     res.once("close", release);
-    forward({ req, res, watch, agents: ctx.agents.of(req.socket), target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
+    forward({ req, res, watch, agents: ctx.agents, target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
       idleTimeoutMs: ctx.idleTimeoutMs,
       // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
       headers: upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined) });
@@ -101,7 +101,7 @@ interface Forwarding {
   req: IncomingMessage;
   res: ServerResponse;
   watch: ResponseWatch;
-  agents: ConnectionAgents;
+  agents: UpstreamAgents;
   scheme: "http" | "https";
   /** Canonical host (IPv6 in brackets) and port, as decided. */
   host: string;

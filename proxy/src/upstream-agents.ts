@@ -1,15 +1,19 @@
 /**
- * Connections upstream for allowed requests. Each connection of the agent gets its own
- * keep-alive agents (one per scheme, so an `http:` request can never ride a TLS connection or
- * the reverse), closed with it: upstream connections are reused by the requests of one agent
- * connection and never shared between two. Every new upstream connection is a CONNECT tunnel
- * through the upstream proxy (pipelock) to the route's canonical host name, never an IP the
- * proxy resolved (pipelock checks names); plain `http:` routes are tunnelled too, so pipelock
- * sees every destination the same way.
+ * Connections upstream for allowed requests: two keep-alive agents, one per scheme, so that an
+ * `http:` request can never ride a TLS connection or the reverse. An idle upstream connection is
+ * reused by the next request for the same host, port and TLS name, whichever of the agent's
+ * connections it comes from: a proxy serves one bottle, that is one agent, and no credential
+ * lives on a connection, only on each request. (mockttp keeps one pool per agent connection, as
+ * a proxy of many unrelated clients must; here that made every new agent connection pay a new
+ * tunnel and TLS handshake upstream, about half the cost of a new connection.)
+ *
+ * Every new upstream connection is a CONNECT tunnel through the upstream proxy (pipelock) to the
+ * route's canonical host name, never an IP the proxy resolved (pipelock checks names); plain
+ * `http:` routes are tunnelled too, so pipelock sees every destination the same way.
  */
 import http from "node:http";
 import https from "node:https";
-import net, { type Socket } from "node:net";
+import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
 import { REFUSED_TUNNEL } from "./upstream-proxy-refusal";
@@ -28,10 +32,12 @@ export class UpstreamError extends Error {
 /** A CONNECT reply larger than this is not a proxy speaking HTTP. */
 const MAX_CONNECT_REPLY = 16 * 1024;
 
-/** The agents of one connection of the agent. */
-export interface ConnectionAgents {
+/** The agents of one proxy process. */
+export interface UpstreamAgents {
   http: http.Agent;
   https: https.Agent;
+  /** Close every upstream connection (on shutdown). */
+  destroy(): void;
 }
 
 type Done = (err: Error | null, socket?: Duplex) => void;
@@ -41,36 +47,13 @@ interface ConnectOptions {
   servername?: string;
 }
 
-/** Hands out the agents of each agent connection. */
-export interface UpstreamAgents {
-  /** The agents of the connection `downstream` (created on first use, destroyed when it closes). */
-  of(downstream: Socket): ConnectionAgents;
-}
-
 /** `proxyUrl` undefined means direct egress (EGRESS_PROXY_UPSTREAM=direct). */
 export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): UpstreamAgents {
   const proxy = proxyUrl === undefined ? undefined : upstreamProxy(proxyUrl);
-  const byConnection = new WeakMap<Socket, ConnectionAgents>();
   const sessions = new TlsSessions();
-  return {
-    of(downstream) {
-      let agents = byConnection.get(downstream);
-      if (!agents) {
-        agents = connectionAgents(proxy, idleMs, sessions);
-        byConnection.set(downstream, agents);
-        const created = agents;
-        downstream.once("close", () => {
-          created.http.destroy();
-          created.https.destroy();
-        });
-      }
-      return agents;
-    },
-  };
-}
-
-function connectionAgents(proxy: UpstreamProxy | undefined, idleMs: number, sessions: TlsSessions): ConnectionAgents {
-  const common = { keepAlive: true, timeout: idleMs };
+  // LIFO: the most recently used connection is the one least likely to have been closed by
+  // the server while idle; the others time out.
+  const common = { keepAlive: true, timeout: idleMs, scheduling: "lifo" as const };
   const plain = new http.Agent(common);
   const secure = new https.Agent({ ...common, ALPNProtocols: ["http/1.1"] });
   // Every connection, direct or tunnelled, is bounded by the idle limit from its first byte:
@@ -95,7 +78,14 @@ function connectionAgents(proxy: UpstreamProxy | undefined, idleMs: number, sess
       });
     });
   }) as unknown as typeof secure.createConnection;
-  return { http: plain, https: secure };
+  return {
+    http: plain,
+    https: secure,
+    destroy: () => {
+      plain.destroy();
+      secure.destroy();
+    },
+  };
 }
 
 /** A TCP connection straight to the upstream (EGRESS_PROXY_UPSTREAM=direct). */
@@ -113,10 +103,10 @@ function direct(opts: ConnectOptions, idleMs: number, done: Done): void {
 }
 
 /**
- * TLS sessions of upstream servers, shared by all of this proxy's agents: a new agent connection
- * resumes the upstream session instead of a full handshake (each agent connection has its own
- * agents, so Node's per-agent session cache would start empty every time). Keyed by TLS name,
- * host and port; a session is only ever offered to the server identity that issued it.
+ * TLS sessions of upstream servers: a new upstream connection resumes the last session of the
+ * same server instead of a full handshake. Keyed by TLS name, host and port; a session is only
+ * ever offered to the server identity that issued it. (Overriding createConnection leaves Node's
+ * own session cache of the agent unused.)
  */
 class TlsSessions {
   private readonly byKey = new Map<string, Buffer>();

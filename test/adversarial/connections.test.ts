@@ -124,7 +124,9 @@ describe("adversarial: several requests on one connection", function () {
       const before = f.seen.length;
       const ok = await exchange(inner, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n");
       assert.equal(ok.status, 200);
-      assert.deepEqual(f.forward.targets.slice(forwardBefore), ["api.github.test:443"]);
+      // (a new tunnel to it, or one an earlier request opened and the proxy keeps alive)
+      const opened = f.forward.targets.slice(forwardBefore);
+      assert.ok(opened.every((t) => t === "api.github.test:443") && f.forward.targets.includes("api.github.test:443"), `forward proxy saw ${opened.join(", ")}`);
       const seen = f.seen.slice(before);
       assert.equal(seen.length, 1);
       assert.deepEqual(seen[0]?.rawHeaders.filter(([k]) => k.toLowerCase() === "authorization").map(([, v]) => v), [`Bearer ${FAKE_TOKENS.github}`]);

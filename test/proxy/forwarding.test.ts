@@ -144,7 +144,8 @@ describe("egress proxy: TLS sessions upstream", function () {
       extraHosts: async (upstreamCa) => {
         const ports: Record<string, number> = {};
         for (const host of Object.keys(resumed)) {
-          const server = https.createServer({ ...leafCertificate(upstreamCa, `DNS:${host}`), ticketKeys }, (_req, res) => res.end("ok"));
+          // Each answer closes its connection, so every request needs a new one upstream.
+          const server = https.createServer({ ...leafCertificate(upstreamCa, `DNS:${host}`), ticketKeys }, (_req, res) => res.writeHead(200, { connection: "close" }).end("ok"));
           server.on("secureConnection", (s) => resumed[host]!.push(s.isSessionReused()));
           await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
           servers.push(server);
@@ -162,7 +163,7 @@ describe("egress proxy: TLS sessions upstream", function () {
     }
   });
 
-  it("resumes an upstream's session on a new agent connection, and offers it to no other server", async () => {
+  it("resumes an upstream's session on a new upstream connection, and offers it to no other server", async () => {
     for (const host of ["resume.test", "resume.test", "resume.test", "other.test"]) {
       const res = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host, target: "/" });
       assert.equal(res.status, 200, host);
