@@ -7,20 +7,19 @@
  * time per request (bench/RESULTS.md), and it is the part whose defaults had to be worked
  * around one by one (design.md section 4).
  */
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { admit, type Admitted } from "./admission";
 import { auditRecord, type AuditRecord } from "./audit-log";
 import { holdWhileAnswering } from "./connection-limits";
 import { DENY_REASONS } from "./decide";
-import { isIpLiteral } from "./host";
 import { denialBody, denialHeaders } from "./denial";
-import { announcesBody, closeIfBodyUnread, expectsContinue, formSource } from "./request-body";
+import { forward } from "./forward";
+import { closeIfBodyUnread, expectsContinue, formSource } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
-import { watchResponse, type ResponseSummary, type ResponseWatch } from "./response-observer";
+import { watchResponse, type ResponseSummary } from "./response-observer";
 import type { RouteTable } from "./route-table";
-import { agentResponseHeaders, upstreamRequestHeaders } from "./upstream-headers";
-import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
+import { upstreamRequestHeaders } from "./upstream-headers";
+import type { UpstreamAgents } from "./upstream-agents";
 
 export interface ExchangeContext {
   /** The route table in force (a reload swaps it; requests already admitted keep theirs). */
@@ -31,11 +30,6 @@ export interface ExchangeContext {
   idleTimeoutMs: number;
   log(record: AuditRecord): void;
 }
-
-const FAILURE_BODY: Record<UpstreamFailure, string> = {
-  refused: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy (pipelock) refused the connection" }),
-  unreachable: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy or server could not be reached" }),
-};
 
 /** Handle one request. Never throws: a throw here would end the process, and every bottle's egress. */
 export function handleExchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse): void {
@@ -95,105 +89,4 @@ function finalRecord(record: AuditRecord, s: ResponseSummary): AuditRecord {
     bytes: s.bytes,
     duration_ms: Math.round(s.durationMs * 100) / 100,
   };
-}
-
-interface Forwarding {
-  req: IncomingMessage;
-  res: ServerResponse;
-  watch: ResponseWatch;
-  agents: UpstreamAgents;
-  scheme: "http" | "https";
-  /** Canonical host (IPv6 in brackets) and port, as decided. */
-  host: string;
-  port: number;
-  target: string;
-  headers: string[];
-  /** The body when admission already read it (form posts on method-limited routes). */
-  body: Buffer | undefined;
-  idleTimeoutMs: number;
-}
-
-/** Send the request upstream and relay the response as it arrives: nothing is held whole. */
-function forward(f: Forwarding): void {
-  const { req, res } = f;
-  const hostname = f.host.startsWith("[") ? f.host.slice(1, -1) : f.host;
-  const options: https.RequestOptions = {
-    agent: f.scheme === "https" ? f.agents.https : f.agents.http,
-    host: hostname,
-    port: f.port,
-    method: req.method,
-    path: f.target,
-    headers: f.headers as unknown as http.OutgoingHttpHeaders,
-    // The agent's Host was checked against the destination: it goes upstream as sent.
-    setHost: false,
-    // Redirects are relayed, never followed, and IP literals carry no SNI (RFC 6066).
-    ...(f.scheme === "https" ? { servername: isIpLiteral(f.host) ? "" : hostname } : {}),
-  };
-  const upstream = (f.scheme === "https" ? https : http).request(options);
-  // Node only reports an idle socket; a stalled upstream must not hold the agent's request forever.
-  upstream.setTimeout(f.idleTimeoutMs, () => upstream.destroy(new UpstreamError("unreachable", "upstream idle")));
-
-  let answered = false;
-  let relayed = false;
-  let failed = false;
-  const fail = (err: unknown) => {
-    if (failed || relayed) return;
-    failed = true;
-    req.unpipe(upstream);
-    upstream.destroy();
-    if (res.headersSent) return void res.destroy();
-    const failure: UpstreamFailure = err instanceof UpstreamError ? err.failure : "unreachable";
-    f.watch.failed(failure);
-    closeIfBodyUnread(req, res);
-    res.writeHead(502, "Bad Gateway", { "content-type": "application/json", "cache-control": "no-store", "content-length": String(Buffer.byteLength(FAILURE_BODY[failure])) });
-    res.end(FAILURE_BODY[failure]);
-  };
-
-  upstream.on("response", (answer) => {
-    answered = true;
-    try {
-      // Node's client accepts what its server refuses to write (a status under 100, a reason
-      // with control bytes): such an answer is the upstream's failure, not a crash of ours.
-      res.writeHead(answer.statusCode ?? 0, answer.statusMessage, agentResponseHeaders(answer.rawHeaders));
-    } catch (e) {
-      answer.destroy();
-      return fail(e);
-    }
-    answer.pipe(res, { end: false });
-    answer.once("end", () => {
-      relayed = true;
-      const trailers = answer.rawTrailers;
-      if (trailers.length) res.addTrailers(pairs(trailers));
-      res.end();
-    });
-    answer.once("error", () => res.destroy());
-    answer.once("aborted", () => res.destroy());
-  });
-  // No upgrade was asked for (the Upgrade header is hop-by-hop): a 101 is a broken answer.
-  upstream.on("upgrade", (_answer, socket) => {
-    socket.destroy();
-    fail(new UpstreamError("unreachable", "unexpected protocol switch"));
-  });
-  upstream.on("error", fail);
-  // Whatever else ends the exchange upstream without an answer (Node closes on some broken
-  // replies without an error) still answers the agent. After an answer, 'close' may come before
-  // the answer's last bytes are relayed (a close-delimited body): the answer's own events rule.
-  upstream.once("close", () => {
-    if (!answered) fail(new UpstreamError("unreachable", "upstream closed"));
-  });
-  // The agent went away: stop the upstream exchange too.
-  res.once("close", () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-
-  if (f.body !== undefined) upstream.end(f.body);
-  // No body announced: end at once, so Node frames the request as empty rather than chunked.
-  else if (!announcesBody(req)) upstream.end();
-  else req.pipe(upstream);
-}
-
-function pairs(flat: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
-  return out;
 }

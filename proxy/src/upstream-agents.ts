@@ -29,6 +29,9 @@ export class UpstreamError extends Error {
   }
 }
 
+/** How long an unused upstream connection is kept: below Node's default server keep-alive (5 s). */
+const IDLE_POOLED_MS = 4000;
+
 /** A CONNECT reply larger than this is not a proxy speaking HTTP. */
 const MAX_CONNECT_REPLY = 16 * 1024;
 
@@ -51,9 +54,11 @@ interface ConnectOptions {
 export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): UpstreamAgents {
   const proxy = proxyUrl === undefined ? undefined : upstreamProxy(proxyUrl);
   const sessions = new TlsSessions();
-  // LIFO: the most recently used connection is the one least likely to have been closed by
-  // the server while idle; the others time out.
-  const common = { keepAlive: true, timeout: idleMs, scheduling: "lifo" as const };
+  // An idle connection is closed after IDLE_POOLED_MS (or sooner, as the server's Keep-Alive
+  // hint says): servers and pipelock drop idle connections on their own clocks, and a request
+  // written to one they just closed fails. LIFO: the most recently used connection is the one
+  // least likely to be closed; the others time out. Requests in flight have the idle limit.
+  const common = { keepAlive: true, timeout: Math.min(IDLE_POOLED_MS, idleMs), scheduling: "lifo" as const };
   const plain = new http.Agent(common);
   const secure = new https.Agent({ ...common, ALPNProtocols: ["http/1.1"] });
   // Every connection, direct or tunnelled, is bounded by the idle limit from its first byte:

@@ -20,12 +20,20 @@ const REPLIES: Record<string, { bytes: string; close?: boolean }> = {
   "/switch": { bytes: "HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n" },
   "/close-delimited": { bytes: `HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n${"z".repeat(BIG)}`, close: true },
   "/ok": { bytes: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok" },
+  // Bytes after a complete answer, in the same write.
+  "/trailing-garbage": { bytes: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok\x00\x01garbage\r\n\r\n" },
+  // Answered at once, before the request body (the upload) has arrived.
+  "/early": { bytes: "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok" },
 };
+/** Served on a fresh connection only; a kept-alive one is closed instead, as a server that just dropped it. */
+const FRESH_ONLY = "/fresh-only";
 
 describe("egress proxy: odd upstream answers and unread bodies", function () {
   this.timeout(30_000);
   let f: Fixture;
   let upstream: tls.Server;
+  const seen: string[] = [];
+  const earlyClosed: number[] = [];
   before(async () => {
     f = await startFixture({
       routes: { version: 1, routes: [{ host: "raw.test", path_allowlist: ["/*"] }, { host: "form.test", methods: ["POST"] }] },
@@ -34,12 +42,17 @@ describe("egress proxy: odd upstream answers and unread bodies", function () {
         upstream = tls.createServer(leafCertificate(upstreamCa, "DNS:raw.test"), (socket) => {
           socket.on("error", () => undefined);
           let head = "";
+          let served = 0;
           socket.on("data", (d: Buffer) => {
             head += d.toString("latin1");
             const end = head.indexOf("\r\n\r\n");
             if (end === -1) return;
-            const path = head.split(" ")[1] ?? "";
+            const [method, path = ""] = head.split(" ");
             head = head.slice(end + 4);
+            seen.push(`${method} ${path}`);
+            if (path === FRESH_ONLY && served > 0) return void socket.destroy();
+            if (path === "/early") socket.once("close", () => earlyClosed.push(Date.now()));
+            served += 1;
             const reply = REPLIES[path] ?? REPLIES["/ok"]!;
             socket.write(reply.bytes, "latin1");
             if (reply.close) socket.end();
@@ -66,6 +79,37 @@ describe("egress proxy: odd upstream answers and unread bodies", function () {
       assert.deepEqual([line.verdict, line.status], ["error", 502]);
     });
   }
+
+  it("sends a safe request again when the kept-alive connection it was written to had been dropped, and never a POST", async () => {
+    assert.equal((await get(FRESH_ONLY)).status, 200);
+    const before = seen.length;
+    // The pooled connection is reused and dropped by the server: the GET goes again on a new one.
+    assert.equal((await get(FRESH_ONLY)).status, 200);
+    assert.deepEqual(seen.slice(before), [`GET ${FRESH_ONLY}`, `GET ${FRESH_ONLY}`]);
+    const postBefore = seen.length;
+    const post = await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "raw.test", method: "POST", target: FRESH_ONLY, body: "x=1", headers: [["content-type", "text/plain"]] });
+    assert.equal(post.status, 502);
+    assert.deepEqual(seen.slice(postBefore), [`POST ${FRESH_ONLY}`], "the POST was sent once");
+  });
+
+  it("relays a complete answer even when garbage follows it", async () => {
+    const res = await get("/trailing-garbage");
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), "ok");
+    const line = await pollUntil("audit line", () => f.proxy.events("decision").find((d) => d.path === "/trailing-garbage"));
+    assert.deepEqual([line.verdict, line.status], ["allow", 200]);
+  });
+
+  it("closes the upstream exchange when the agent leaves in the middle of an upload that was already answered", async () => {
+    const socket = await tunnel(f.proxy.port, "raw.test:443", "raw.test", f.bottleCa.cert);
+    const answered = await rawExchange(socket, "POST /early HTTP/1.1\r\nHost: raw.test\r\ncontent-length: 100000\r\n\r\nsome");
+    assert.equal(answered.status, 200);
+    const left = Date.now();
+    socket.destroy();
+    const closed = await pollUntil("the upstream connection to close", () => earlyClosed[0]);
+    // Well before the 3 s idle limit, which would otherwise hold it.
+    assert.ok(closed - left < 1500, `upstream connection closed ${closed - left} ms after the agent left`);
+  });
 
   it("relays a close-delimited body whole", async () => {
     const res = await get("/close-delimited");

@@ -1,0 +1,155 @@
+/**
+ * Forward one admitted request upstream and relay the answer as it arrives: nothing is held
+ * whole. Anything that goes wrong before the answer's head is relayed becomes a 502 with a short
+ * reason; after it, the agent's connection is cut, so a truncated body never looks complete.
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
+import { isIpLiteral } from "./host";
+import { announcesBody, closeIfBodyUnread } from "./request-body";
+import type { ResponseWatch } from "./response-observer";
+import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
+import { agentResponseHeaders } from "./upstream-headers";
+
+const FAILURE_BODY: Record<UpstreamFailure, string> = {
+  refused: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy (pipelock) refused the connection" }),
+  unreachable: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy or server could not be reached" }),
+};
+
+/**
+ * A kept-alive upstream connection may have been closed by the server just as a request was
+ * written to it. Such a request never reached the server; it is sent again on another
+ * connection, at most this many times, but only when that is harmless: a safe method, no body.
+ */
+const RESENDS_ON_STALE_CONNECTION = 2;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export interface Forwarding {
+  req: IncomingMessage;
+  res: ServerResponse;
+  watch: ResponseWatch;
+  agents: UpstreamAgents;
+  scheme: "http" | "https";
+  /** Canonical host (IPv6 in brackets) and port, as decided. */
+  host: string;
+  port: number;
+  target: string;
+  headers: string[];
+  /** The body when admission already read it (form posts on method-limited routes). */
+  body: Buffer | undefined;
+  idleTimeoutMs: number;
+}
+
+export function forward(f: Forwarding): void {
+  const { req, res } = f;
+  const hostname = f.host.startsWith("[") ? f.host.slice(1, -1) : f.host;
+  const options: https.RequestOptions = {
+    agent: f.scheme === "https" ? f.agents.https : f.agents.http,
+    host: hostname,
+    port: f.port,
+    method: req.method,
+    path: f.target,
+    headers: f.headers as unknown as http.OutgoingHttpHeaders,
+    // The agent's Host was checked against the destination: it goes upstream as sent.
+    setHost: false,
+    // Redirects are relayed, never followed, and IP literals carry no SNI (RFC 6066).
+    ...(f.scheme === "https" ? { servername: isIpLiteral(f.host) ? "" : hostname } : {}),
+  };
+  const resendable = SAFE_METHODS.has(req.method ?? "") && f.body === undefined && !announcesBody(req);
+
+  let upstream: http.ClientRequest;
+  let answer: IncomingMessage | undefined;
+  let relayed = false;
+  let failed = false;
+  const fail = (err: unknown) => {
+    if (failed || relayed) return;
+    failed = true;
+    req.unpipe(upstream);
+    upstream.destroy();
+    if (res.headersSent) {
+      // A parse error after a complete answer (bytes after its end) leaves the answer to finish.
+      if (!answer?.complete) res.destroy();
+      return;
+    }
+    const failure: UpstreamFailure = err instanceof UpstreamError ? err.failure : "unreachable";
+    f.watch.failed(failure);
+    closeIfBodyUnread(req, res);
+    res.writeHead(502, "Bad Gateway", { "content-type": "application/json", "cache-control": "no-store", "content-length": String(Buffer.byteLength(FAILURE_BODY[failure])) });
+    res.end(FAILURE_BODY[failure]);
+  };
+
+  const send = (resends: number) => {
+    const attempt = (f.scheme === "https" ? https : http).request(options);
+    upstream = attempt;
+    const current = () => upstream === attempt && !failed;
+    // Node only reports an idle socket; a stalled upstream must not hold the agent's request forever.
+    attempt.setTimeout(f.idleTimeoutMs, () => attempt.destroy(new UpstreamError("unreachable", "upstream idle")));
+    attempt.on("response", (a) => {
+      if (!current()) return void a.destroy();
+      answer = a;
+      relay(a);
+    });
+    // No upgrade was asked for (the Upgrade header is hop-by-hop): a 101 is a broken answer.
+    attempt.on("upgrade", (_a, socket) => {
+      socket.destroy();
+      if (current()) fail(new UpstreamError("unreachable", "unexpected protocol switch"));
+    });
+    const failedAttempt = (err: unknown) => {
+      if (!current() || answer) return;
+      if (resendable && resends < RESENDS_ON_STALE_CONNECTION && attempt.reusedSocket && !(err instanceof UpstreamError)) return send(resends + 1);
+      fail(err);
+    };
+    attempt.on("error", failedAttempt);
+    // Whatever else ends the exchange upstream without an answer (Node closes on some broken
+    // replies without an error) still answers the agent. After an answer, 'close' may come before
+    // the answer's last bytes are relayed (a close-delimited body): the answer's own events rule.
+    attempt.once("close", () => {
+      if (!answer) failedAttempt(new UpstreamError("unreachable", "upstream closed"));
+    });
+    if (f.body !== undefined) attempt.end(f.body);
+    // No body announced: end at once, so Node frames the request as empty rather than chunked.
+    else if (!announcesBody(req)) attempt.end();
+    else req.pipe(attempt);
+  };
+
+  const relay = (a: IncomingMessage) => {
+    try {
+      // Node's client accepts what its server refuses to write (a status under 100, a reason
+      // with control bytes): such an answer is the upstream's failure, not a crash of ours.
+      res.writeHead(a.statusCode ?? 0, a.statusMessage, agentResponseHeaders(a.rawHeaders));
+    } catch (e) {
+      a.destroy();
+      return fail(e);
+    }
+    a.pipe(res, { end: false });
+    a.once("end", () => {
+      relayed = true;
+      const trailers = a.rawTrailers;
+      if (trailers.length) res.addTrailers(pairs(trailers));
+      res.end();
+    });
+    a.once("error", () => res.destroy());
+    a.once("aborted", () => res.destroy());
+  };
+
+  // The agent went away: stop the upstream exchange too.
+  res.once("close", () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  // Also when the answer came before the agent's upload ended: Node then no longer tells the
+  // request that its connection closed, and the upstream would wait for the rest of the body.
+  if (announcesBody(req) && !req.complete) {
+    const agentLeft = () => {
+      if (!req.complete) upstream.destroy();
+    };
+    req.socket.once("close", agentLeft);
+    req.once("end", () => req.socket.off("close", agentLeft));
+  }
+  send(0);
+}
+
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
