@@ -9,7 +9,7 @@ import { isIpLiteral } from "./host";
 import { announcesBody, closeIfBodyUnread } from "./request-body";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
-import { agentResponseHeaders } from "./upstream-headers";
+import { agentResponseHeaders, headerPairs } from "./upstream-headers";
 
 const FAILURE_BODY: Record<UpstreamFailure, string> = {
   refused: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy (pipelock) refused the connection" }),
@@ -55,7 +55,8 @@ export function forward(f: Forwarding): void {
     // Redirects are relayed, never followed, and IP literals carry no SNI (RFC 6066).
     ...(f.scheme === "https" ? { servername: isIpLiteral(f.host) ? "" : hostname } : {}),
   };
-  const resendable = SAFE_METHODS.has(req.method ?? "") && f.body === undefined && !announcesBody(req);
+  const hasBody = announcesBody(req);
+  const resendable = SAFE_METHODS.has(req.method ?? "") && f.body === undefined && !hasBody;
 
   let upstream: http.ClientRequest;
   let answer: IncomingMessage | undefined;
@@ -108,7 +109,7 @@ export function forward(f: Forwarding): void {
     });
     if (f.body !== undefined) attempt.end(f.body);
     // No body announced: end at once, so Node frames the request as empty rather than chunked.
-    else if (!announcesBody(req)) attempt.end();
+    else if (!hasBody) attempt.end();
     else req.pipe(attempt);
   };
 
@@ -125,7 +126,7 @@ export function forward(f: Forwarding): void {
     a.once("end", () => {
       relayed = true;
       const trailers = a.rawTrailers;
-      if (trailers.length) res.addTrailers(pairs(trailers));
+      if (trailers.length) res.addTrailers(headerPairs(trailers));
       res.end();
     });
     a.once("error", () => res.destroy());
@@ -138,7 +139,7 @@ export function forward(f: Forwarding): void {
   });
   // Also when the answer came before the agent's upload ended: Node then no longer tells the
   // request that its connection closed, and the upstream would wait for the rest of the body.
-  if (announcesBody(req) && !req.complete) {
+  if (hasBody && !req.complete) {
     const agentLeft = () => {
       if (!req.complete) upstream.destroy();
     };
@@ -146,10 +147,4 @@ export function forward(f: Forwarding): void {
     req.once("end", () => req.socket.off("close", agentLeft));
   }
   send(0);
-}
-
-function pairs(flat: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
-  return out;
 }

@@ -3,9 +3,9 @@
  * mockttp terminates the agent's connections and TLS (leaf certificates from the bottle CA) and
  * Node parses each request; from there this module handles it whole: decide, refuse or forward,
  * and write one audit line. mockttp's own request pipeline (pre-processing, rule matching, its
- * passthrough step, response tracking) is not on this path: it cost about three quarters of the proxy's
- * time per request (bench/RESULTS.md), and it is the part whose defaults had to be worked
- * around one by one (design.md section 4).
+ * passthrough step, response tracking) is not on this path: it cost about three quarters of the
+ * proxy's time per request (bench/RESULTS.md), and it is the part whose defaults had to be
+ * worked around one by one (design.md section 4).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { admit, type Admitted } from "./admission";

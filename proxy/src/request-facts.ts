@@ -14,6 +14,7 @@ import { splitTarget } from "./canonical-path";
 import type { RequestFacts } from "./decide";
 import { isMethodParameter, OVERRIDE_HEADERS } from "./method-override";
 import type { MockttpRequest } from "./mockttp-types";
+import { headerPairs } from "./upstream-headers";
 
 interface SocketSymbols {
   LastTunnelAddress: symbol;
@@ -67,14 +68,11 @@ export function parseTarget(raw: string): ParsedTarget {
 export function httpRequestFacts(req: IncomingMessage, parsed: ParsedTarget): RequestFacts {
   const conn = connectionFacts(req.socket);
   const scheme = parsed.scheme ?? (conn.encrypted ? "https" : "http");
-  const pairs: [string, string][] = [];
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
   return assemble({
     method: req.method ?? "",
     httpVersion: req.httpVersion,
     scheme,
-    rawHeaders: pairs,
+    rawHeaders: headerPairs(req.rawHeaders),
     target: parsed.target,
     forwardedTarget: parsed.target,
     absoluteAuthority: parsed.authority,

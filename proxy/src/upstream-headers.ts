@@ -59,3 +59,10 @@ export function agentResponseHeaders(raw: readonly string[]): string[] {
   }
   return out;
 }
+
+/** Node's flat `[name, value, name, value]` header list as pairs. */
+export function headerPairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}
