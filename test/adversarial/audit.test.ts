@@ -20,6 +20,28 @@ describe("adversarial: one truthful decision line per request", function () {
     await f?.close();
   });
 
+  /**
+   * Send a case on a fresh connection, then a probe whose own (denied) line proves that the log
+   * has caught up: the proxy writes lines once per event-loop turn, so they may trail the reply.
+   * Returns the case's lines, those logged between the two.
+   */
+  const PROBE_PATH = "/audit-log-probe";
+  async function runLogged(c: (typeof cases)[number]) {
+    const before = f.proxy.events("decision").length;
+    const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
+    const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
+    socket.destroy();
+    const probe = await openTransport({ host: "evil.test" }, "http-absolute", f.proxy.port, f.bottleCa.cert);
+    await exchange(probe, `GET http://evil.test${PROBE_PATH} HTTP/1.1\r\nHost: evil.test\r\n\r\n`);
+    probe.destroy();
+    const lines = await pollUntil(`${c.id}: the probe's line`, () => {
+      const now = f.proxy.events("decision").slice(before);
+      const at = now.findIndex((l) => l.host === "evil.test" && l.path === PROBE_PATH);
+      return at === -1 ? undefined : now.slice(0, at);
+    });
+    return { x, lines };
+  }
+
   const cases = loadCorpus().filter((c) => !c.knownBypass && c.routes === "corpus");
 
   it(`logs each policy verdict of the ${cases.length} corpus requests as the agent saw it`, async () => {
@@ -58,22 +80,9 @@ describe("adversarial: one truthful decision line per request", function () {
     const refused = cases.filter((k) => k.expect.verdict === "refused" && k.expect.layer === "parser" && k.expect.forwardProxyContact === undefined);
     assert.ok(refused.length > 20);
     for (const c of refused) {
-      const before = f.proxy.events("decision").length;
-      const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
-      const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
-      socket.destroy();
+      const { x, lines } = await runLogged(c);
       assert.equal(x.layer, "parser", c.id);
-      // A later request's line proves the log has caught up with this one.
-      const probe = await openTransport({ host: "evil.test" }, "http-absolute", f.proxy.port, f.bottleCa.cert);
-      await exchange(probe, "GET http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n");
-      probe.destroy();
-      const lines = await pollUntil("the probe's line", () => {
-        const now = f.proxy.events("decision").slice(before);
-        return now.some((l) => l.host === "evil.test") ? now : undefined;
-      });
-      for (const l of lines.filter((k) => k.host !== "evil.test")) {
-        assert.notEqual(l.verdict, "allow", `${c.id} was logged as allowed`);
-      }
+      for (const l of lines) assert.notEqual(l.verdict, "allow", `${c.id} was logged as allowed`);
     }
   });
 
@@ -81,12 +90,9 @@ describe("adversarial: one truthful decision line per request", function () {
   // page echoing method and path, or mockttp's bare 400) and logged as status 200.
   it("a request mockttp cannot pre-process gets a 400, never connect's 404 page, and a decision line with the status sent", async () => {
     for (const c of cases.filter((k) => k.expect.verdict === "refused")) {
-      const before = f.proxy.events("decision").length;
-      const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
-      const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
-      socket.destroy();
+      const { x, lines } = await runLogged(c);
       assert.notEqual(x.layer, "fallthrough", `${c.id}: answered by connect's 404 page`);
-      const line = f.proxy.events("decision").slice(before)[0];
+      const line = lines[0];
       if (line) assert.equal(line.status, x.status, `${c.id}: logged ${String(line.status)}, sent ${x.status}`);
     }
   });

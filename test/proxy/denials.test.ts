@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { pollUntil } from "../helpers/deadline";
 import { agentRequest, denialReason, type AgentRequest } from "../helpers/agent-client";
 import { FAKE_TOKENS, proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
 
@@ -63,9 +64,14 @@ describe("egress proxy: denials", function () {
     });
   }
 
-  it("never lets a token reach the logs, even in refusals", () => {
+  it("never lets a token reach the logs, even in refusals", async () => {
+    // Lines are written once per event-loop turn: wait until every refusal's line is in.
+    const denied = await pollUntil("a line per refusal", () => {
+      const lines = f.proxy.events("decision").filter((d) => d.verdict === "deny");
+      return lines.length >= CASES.length ? lines : undefined;
+    });
+    assert.equal(denied.length, CASES.length);
     const out = proxyOutput(f);
     for (const t of Object.values(FAKE_TOKENS)) assert.ok(!out.includes(t));
-    assert.equal(f.proxy.events("decision").filter((d) => d.verdict === "deny").length, CASES.length);
   });
 });
