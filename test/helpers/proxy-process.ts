@@ -80,7 +80,8 @@ export async function startProxyProcess(opts: ProxyProcessOptions): Promise<Prox
     writeRoutes: (doc) => writeFileSync(routesFile, JSON.stringify(doc), { mode: 0o600 }),
     stop: async () => {
       if (exited) return child.exitCode;
-      const done = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      // 'close', not 'exit': the last lines the proxy wrote are read by then.
+      const done = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       const code = await done;
@@ -98,7 +99,7 @@ export async function runProxyExpectingFailure(env: Record<string, string>, args
   collectLines(child.stdout, out);
   collectLines(child.stderr, err);
   const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
   clearTimeout(timer);
   return { code, stderr: err.join("\n"), stdout: out.join("\n") };
 }
