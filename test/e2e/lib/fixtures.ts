@@ -3,14 +3,18 @@
  * hop, not pipelock), the upstream, a canary on a network of its own, and listeners on the
  * host's bridge addresses. Everything carries the run's label and is removed by `removeRun`.
  */
+import { execFile } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
+import { promisify } from "node:util";
 import { buildCached } from "./apply-image";
 import { createContainer } from "./apply-container";
 import { docker, idsByLabel } from "./docker-cli";
 import { api } from "./engine-api";
 import { StrictInputs } from "./strict-inputs";
+
+const execFileAsync = promisify(execFile);
 
 export const RUN_LABEL = "bot-bottle.e2e.run";
 export const BASE_IMAGE = "bot-bottle/base:bookworm";
@@ -76,10 +80,19 @@ export async function addressOn(container: string, network: string): Promise<str
   return ip;
 }
 
-/** The gateway address of a Docker network (the host's address on its bridge), if it has one. */
+/**
+ * The host's IPv4 address on a Docker network's bridge, if it holds one. Read from the bridge
+ * interface, not from IPAM: a fresh Debian dockerd reports the default bridge's `Subnet` but no
+ * `Gateway`, and a bridge with `inhibit_ipv4` has a gateway in IPAM that the host never holds.
+ */
 export async function gatewayOf(network: string): Promise<string | undefined> {
-  const info = (await api("GET", `/networks/${encodeURIComponent(network)}`)).body as { IPAM?: { Config?: { Gateway?: string }[] } };
-  return info.IPAM?.Config?.[0]?.Gateway;
+  const info = (await api("GET", `/networks/${encodeURIComponent(network)}`)).body as { Id: string; Options?: Record<string, string> };
+  // Docker names a bridge `br-<first 12 of the id>` unless the network says otherwise
+  const bridge = info.Options?.["com.docker.network.bridge.name"] ?? `br-${info.Id.slice(0, 12)}`;
+  // `ip`, not os.networkInterfaces(): libuv skips interfaces without carrier, and docker0 has
+  // none while no container is attached to it
+  const { stdout } = await execFileAsync("ip", ["-4", "-o", "addr", "show", "dev", bridge], { timeout: 5_000 }).catch(() => ({ stdout: "" }));
+  return /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(stdout)?.[1];
 }
 
 export interface HostListener {
