@@ -14,6 +14,7 @@ import {
   AGENT_DEFAULT_LIMITS, AGENT_DEFAULT_USER, PIPELOCK_DEFAULT_IMAGE,
   PIPELOCK_DEFAULT_MAX_TUNNEL_SECONDS, PROXY_DEFAULT_IMAGE_NAME,
 } from "./constants";
+import { cpusAsReadBack } from "./docker-readback";
 
 /** Bottle names become Docker names (`bb-<name>-egress-proxy`): short DNS labels. */
 const BOTTLE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -66,7 +67,12 @@ const limits = z
   .strictObject({
     memory_mb: z.number().int().min(64, "must be at least 64; give the agent's memory limit in MB").max(1 << 20)
       .default(AGENT_DEFAULT_LIMITS.memory_mb),
-    cpus: z.number().positive("must be positive; give a CPU count such as 1.5").max(1024).default(AGENT_DEFAULT_LIMITS.cpus),
+    cpus: z.number().positive("must be positive; give a CPU count such as 1.5").max(1024)
+      .superRefine((cpus, ctx) => {
+        const read = cpusAsReadBack(cpus);
+        if (!read.ok) ctx.addIssue({ code: "custom", message: `${cpus} ${read.why}; give a CPU count such as 0.25, 0.5, 1 or 1.5` });
+      })
+      .default(AGENT_DEFAULT_LIMITS.cpus),
     pids: z.number().int().min(16, "must be at least 16; give the agent's process limit").max(1 << 22)
       .default(AGENT_DEFAULT_LIMITS.pids),
   })
@@ -196,8 +202,8 @@ export const bottleSchema = z.strictObject({
 });
 
 const bottles = z
-  .array(bottleSchema, { error: "must be a list of bottles; set it in the stack file (see Pulumi.example.yaml)" })
-  .min(1, "must list at least one bottle; see Pulumi.example.yaml")
+  .array(bottleSchema, { error: "must be a list of bottles; set it in the stack file (see Pulumi.dev.yaml.example)" })
+  .min(1, "must list at least one bottle; see Pulumi.dev.yaml.example")
   .superRefine((list, ctx) => {
     const first = new Map<string, number>();
     list.forEach((b, i) => {

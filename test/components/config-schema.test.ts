@@ -79,6 +79,11 @@ describe("stack config validation", () => {
       config: stack(bottle("dev", { agent: { image: "x", limits: { memory_mb: 1, cpus: 0 } } })),
       expect: [/^bot-bottle:bottles\[0\]\.agent\.limits\.memory_mb: must be at least 64; /, /^bot-bottle:bottles\[0\]\.agent\.limits\.cpus: must be positive; /],
     },
+    {
+      name: "a CPU count the Docker provider reads back as another amount",
+      config: stack(bottle("dev", { agent: { image: "x", limits: { cpus: 0.05 } } })),
+      expect: [/^bot-bottle:bottles\[0\]\.agent\.limits\.cpus: 0\.05 is read back by the Docker provider as "0\.1", another amount, so every `pulumi up` would replace the container; give /],
+    },
   ];
   for (const c of cases) {
     it(`rejects: ${c.name}`, () => {
