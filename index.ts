@@ -9,5 +9,5 @@ import { defineBottles, readStackConfig, tokensFromConfig } from "./components";
 const config = new pulumi.Config();
 const defined = defineBottles(readStackConfig(config), tokensFromConfig(config));
 
-/** Per bottle: `enter` (a shell in the agent), `auditLog` (the proxy's decisions), Docker names. */
+/** Per bottle: `enter` (a shell in the agent), `auditLog` (the proxy's decisions), Docker names, `egressPolicy` (what the agent can reach). */
 export const bottles = defined.outputs;

@@ -6,8 +6,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import type { EgressPolicy } from "./egress-policy";
 import type { ContainerRole, NetworkRole } from "./naming";
-import type { BottleCommands, BottlePlan, ContainerPlan, EnvVar, FileContent, NetworkRef } from "./plan-types";
+import type { BottlePlan, ContainerPlan, EnvVar, FileContent, NetworkRef } from "./plan-types";
 import type { TokenSource } from "./token-source";
 
 export interface BottleArgs {
@@ -26,6 +27,8 @@ export interface BottleOutputs {
   readonly list: pulumi.Output<string>;
   readonly containers: pulumi.Output<Partial<Record<ContainerRole, string>>>;
   readonly networks: pulumi.Output<Partial<Record<NetworkRole, string>>>;
+  /** What the agent can reach, route by route (`token_ref` names, never values). */
+  readonly egressPolicy: pulumi.Output<EgressPolicy>;
 }
 
 type Ca = { cert: tls.SelfSignedCert; key: tls.PrivateKey };
@@ -34,27 +37,27 @@ function labelInputs(labels: Readonly<Record<string, string>>): { label: string;
   return Object.entries(labels).map(([label, value]) => ({ label, value }));
 }
 
-/** Env as `NAME=value`; a list holding a token is one secret Output as a whole. */
-function envInputs(env: readonly EnvVar[], tokens: Pick<TokenSource, "secret">): pulumi.Input<pulumi.Input<string>[]> {
-  if (!env.some((e) => e.value.kind === "token")) {
+/** Env as `NAME=value`; a list holding a secret (a token, the CA key) is one secret Output as a whole. */
+function envInputs(env: readonly EnvVar[], tokens: Pick<TokenSource, "secret">, ca: Ca): pulumi.Input<pulumi.Input<string>[]> {
+  if (env.every((e) => e.value.kind === "text")) {
     return env.map((e) => `${e.name}=${e.value.kind === "text" ? e.value.text : ""}`);
   }
-  const entries = env.map((e) =>
-    e.value.kind === "text" ? pulumi.output(`${e.name}=${e.value.text}`) : pulumi.interpolate`${e.name}=${tokens.secret(e.value.tokenRef)}`,
-  );
+  const entries = env.map((e) => {
+    switch (e.value.kind) {
+      case "text":
+        return pulumi.output(`${e.name}=${e.value.text}`);
+      case "token":
+        return pulumi.interpolate`${e.name}=${tokens.secret(e.value.tokenRef)}`;
+      case "ca-key":
+        // PKCS#8 reads the same for ECDSA and RSA keys; secret even where a provider would not mark it
+        return pulumi.interpolate`${e.name}=${pulumi.secret(ca.key.privateKeyPemPkcs8)}`;
+    }
+  });
   return pulumi.secret(pulumi.all(entries));
 }
 
 function contentInput(content: FileContent, ca: Ca): pulumi.Input<string> {
-  switch (content.kind) {
-    case "text":
-      return content.text;
-    case "ca-cert":
-      return ca.cert.certPem;
-    case "ca-key":
-      // PKCS#8 reads the same for ECDSA and RSA keys; secret even where a provider would not mark it
-      return pulumi.secret(ca.key.privateKeyPemPkcs8);
-  }
+  return content.kind === "text" ? content.text : ca.cert.certPem;
 }
 
 export class Bottle extends pulumi.ComponentResource {
@@ -108,7 +111,7 @@ export class Bottle extends pulumi.ComponentResource {
     }
     this.containers = containers;
 
-    this.outputs = outputsOf(plan.commands, containers, networks);
+    this.outputs = outputsOf(plan, containers, networks);
     this.registerOutputs({ ...this.outputs });
   }
 
@@ -124,14 +127,15 @@ export class Bottle extends pulumi.ComponentResource {
         name: c.name,
         image: c.image.kind === "proxy-image" ? args.proxyImage : c.image.ref,
         ...(c.command !== undefined ? { command: [...c.command] } : {}),
-        ...(c.user !== undefined ? { user: c.user } : {}),
-        envs: envInputs(c.env, args.tokens),
+        user: c.user,
+        envs: envInputs(c.env, args.tokens, this.ca),
         uploads: c.uploads.map((u) => ({ file: u.file, permissions: u.permissions, content: contentInput(u.content, this.ca) })),
         networksAdvanced: c.networks.map((a) => ({ name: networkInput(a.network), aliases: [...a.aliases] })),
         labels: labelInputs(c.labels),
         capabilities: { drops: [...c.capDrop] },
         securityOpts: [...c.securityOpts],
         memory: c.memoryMb,
+        memorySwap: c.memorySwapMb,
         cpus: c.cpus,
         ...(c.nproc !== undefined ? { ulimits: [{ name: "nproc", soft: c.nproc, hard: c.nproc }] } : {}),
         ...(c.healthcheck !== undefined ? { healthcheck: { ...c.healthcheck, tests: [...c.healthcheck.tests] } } : {}),
@@ -144,7 +148,7 @@ export class Bottle extends pulumi.ComponentResource {
 }
 
 function outputsOf(
-  commands: BottleCommands,
+  { commands, egressPolicy }: BottlePlan,
   containers: Partial<Record<ContainerRole, docker.Container>>,
   networks: Partial<Record<NetworkRole, docker.Network>>,
 ): BottleOutputs {
@@ -160,5 +164,6 @@ function outputsOf(
     list: after(commands.list),
     containers: names(containers),
     networks: names(networks),
+    egressPolicy: pulumi.output(egressPolicy),
   };
 }

@@ -7,8 +7,10 @@
 export const PROXY_DIR = "/etc/egress-proxy";
 export const PROXY_ROUTES_FILE = `${PROXY_DIR}/routes.yaml`;
 export const PROXY_CA_CERT_FILE = `${PROXY_DIR}/ca.pem`;
-export const PROXY_CA_KEY_FILE = `${PROXY_DIR}/ca-key.pem`;
 export const PROXY_UPSTREAM_CA_FILE = `${PROXY_DIR}/upstream-ca.pem`;
+
+/** The proxy's uid:gid, also the image's USER (proxy/Dockerfile); not the agent's 10001. */
+export const PROXY_USER = "10002:10002";
 
 /** The proxy's name on the internal network, and its port there. */
 export const PROXY_ALIAS = "egress-proxy";

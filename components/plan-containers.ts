@@ -6,9 +6,10 @@
 import type { BottleConfig } from "./config-schema";
 import {
   AGENT_CA_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
-  PROXY_CA_CERT_FILE, PROXY_CA_KEY_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
-  PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
+  PROXY_CA_CERT_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
+  PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
 } from "./constants";
+import { cpusAsReadBack, memorySwapMb } from "./docker-readback";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
 import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan } from "./plan-types";
 import type { TokenSlot } from "./token-slots";
@@ -27,9 +28,12 @@ function base(bottle: string, role: ContainerRole) {
   return { role, resourceName: resourceName(bottle, role), name: containerName(bottle, role), labels: labelsFor(bottle, role), ...HARDENING };
 }
 
-/** Docker's `--cpus` as a decimal string, without float noise. */
-function cpuString(cpus: number): string {
-  return String(Math.round(cpus * 1000) / 1000);
+/** Memory, swap and CPUs in the form the provider reads back, so that a second `up` changes nothing. */
+function resources(limits: { memory_mb: number; cpus: number }) {
+  const cpus = cpusAsReadBack(limits.cpus);
+  // config-schema.ts refuses such values with the field's path; the fixed limits are tested
+  if (!cpus.ok) throw new Error(`internal: cpus ${limits.cpus} ${cpus.why}`);
+  return { memoryMb: limits.memory_mb, memorySwapMb: memorySwapMb(limits.memory_mb), cpus: cpus.text };
 }
 
 /** A uid 0 or root user: RLIMIT_NPROC would count every root process on the host. */
@@ -60,17 +64,19 @@ export function planAgent(bottle: BottleConfig): ContainerPlan {
     env,
     uploads: [{ file: AGENT_CA_FILE, content: { kind: "ca-cert" }, permissions: "0444" }],
     networks: [{ network: { kind: "bottle", role: "internal" }, aliases: [] }],
-    memoryMb: agent.limits.memory_mb,
-    cpus: cpuString(agent.limits.cpus),
+    ...resources(agent.limits),
     // @pulumi/docker 5.2.0 has no cgroup pids limit; RLIMIT_NPROC counts the agent uid's processes
     ...(isRootUser(agent.user) ? {} : { nproc: agent.limits.pids }),
   };
 }
 
 /**
- * The egress proxy. It runs as root inside its container with ALL capabilities dropped and
- * no-new-privileges: Docker uploads files owned by root, and the routes and the CA key must be
- * owner-only (0600 / 0400), so only uid 0 can read them. Build context: see proxy-image.ts.
+ * The egress proxy, as a non-root uid with ALL capabilities dropped and no-new-privileges.
+ * Its secrets (the token slots and the CA key) reach it in the environment, a secret input in
+ * Pulumi state and readable only by its own uid in the container (/proc/<pid>/environ). Its
+ * files hold none: the provider uploads them owned by root, so they are world-readable, and
+ * being plain inputs, a route change reads in clear in `pulumi preview --diff`.
+ * Build context: see proxy-image.ts.
  */
 export function planProxy(
   bottle: BottleConfig,
@@ -83,7 +89,7 @@ export function planProxy(
   const env: EnvVar[] = [
     text("EGRESS_PROXY_ROUTES", PROXY_ROUTES_FILE),
     text("EGRESS_PROXY_CA_CERT", PROXY_CA_CERT_FILE),
-    text("EGRESS_PROXY_CA_KEY", PROXY_CA_KEY_FILE),
+    { name: "EGRESS_PROXY_CA_KEY_PEM", value: { kind: "ca-key" } },
     text("EGRESS_PROXY_LISTEN", `0.0.0.0:${PROXY_PORT}`),
     text("EGRESS_PROXY_HEALTH_LISTEN", PROXY_HEALTH_LISTEN),
     text("EGRESS_PROXY_BOTTLE", bottle.name),
@@ -94,9 +100,8 @@ export function planProxy(
     ...slots.map((s): EnvVar => ({ name: s.slot, value: { kind: "token", tokenRef: s.tokenRef } })),
   ];
   const uploads: UploadPlan[] = [
-    { file: PROXY_ROUTES_FILE, content: { kind: "text", text: routesContent }, permissions: "0600" },
+    { file: PROXY_ROUTES_FILE, content: { kind: "text", text: routesContent }, permissions: "0444" },
     { file: PROXY_CA_CERT_FILE, content: { kind: "ca-cert" }, permissions: "0444" },
-    { file: PROXY_CA_KEY_FILE, content: { kind: "ca-key" }, permissions: "0400" },
     ...(upstreamCa !== undefined
       ? [{ file: PROXY_UPSTREAM_CA_FILE, content: { kind: "text", text: upstreamCa }, permissions: "0444" } as const]
       : []),
@@ -108,11 +113,11 @@ export function planProxy(
   return {
     ...base(bottle.name, "egress-proxy"),
     image: { kind: "proxy-image" },
+    user: PROXY_USER,
     env,
     uploads,
     networks,
-    memoryMb: PROXY_LIMITS.memory_mb,
-    cpus: cpuString(PROXY_LIMITS.cpus),
+    ...resources(PROXY_LIMITS),
     healthcheck: { tests: PROXY_HEALTHCHECK, interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" },
   };
 }
@@ -131,7 +136,6 @@ export function planPipelock(bottle: BottleConfig, image: string, configContent:
       { network: { kind: "bottle", role: "egress" }, aliases: [PIPELOCK_ALIAS] },
       { network: { kind: "bottle", role: "outbound" }, aliases: [] },
     ],
-    memoryMb: PIPELOCK_LIMITS.memory_mb,
-    cpus: cpuString(PIPELOCK_LIMITS.cpus),
+    ...resources(PIPELOCK_LIMITS),
   };
 }

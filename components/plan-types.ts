@@ -3,16 +3,14 @@
  * Values that only exist at deployment time (the CA, the tokens, the proxy image) appear as
  * references; `bottle.ts` resolves them into Pulumi inputs and declares nothing else.
  */
+import type { EgressPolicy } from "./egress-policy";
 import type { ContainerRole, NetworkRole } from "./naming";
 import type { PipelockFile } from "./pipelock-config";
 import type { RenderedRoutes } from "./routes-file";
 import type { TokenSlot } from "./token-slots";
 
-/** File content: literal text, or the bottle CA's certificate or private key. */
-export type FileContent =
-  | { readonly kind: "text"; readonly text: string }
-  | { readonly kind: "ca-cert" }
-  | { readonly kind: "ca-key" };
+/** File content: literal text, or the bottle CA's certificate. Nothing secret is a file. */
+export type FileContent = { readonly kind: "text"; readonly text: string } | { readonly kind: "ca-cert" };
 
 export interface UploadPlan {
   readonly file: string;
@@ -21,8 +19,11 @@ export interface UploadPlan {
   readonly permissions: string;
 }
 
-/** An env value: literal text, or the token under a Pulumi config key (a secret). */
-export type EnvValue = { readonly kind: "text"; readonly text: string } | { readonly kind: "token"; readonly tokenRef: string };
+/** An env value: literal text, the token under a Pulumi config key, or the bottle CA's key (both secrets). */
+export type EnvValue =
+  | { readonly kind: "text"; readonly text: string }
+  | { readonly kind: "token"; readonly tokenRef: string }
+  | { readonly kind: "ca-key" };
 
 export interface EnvVar {
   readonly name: string;
@@ -54,7 +55,8 @@ export interface ContainerPlan {
   readonly name: string;
   readonly image: ImageRef;
   readonly command?: readonly string[];
-  readonly user?: string;
+  /** Always given: left out, the provider reads the image's USER back as a change. */
+  readonly user: string;
   readonly env: readonly EnvVar[];
   readonly uploads: readonly UploadPlan[];
   readonly networks: readonly AttachmentPlan[];
@@ -62,7 +64,9 @@ export interface ContainerPlan {
   readonly capDrop: readonly string[];
   readonly securityOpts: readonly string[];
   readonly memoryMb: number;
-  /** Docker's `--cpus`, as the provider takes it (a decimal string). */
+  /** Equal to memoryMb: no swap (docker-readback.ts). */
+  readonly memorySwapMb: number;
+  /** Docker's `--cpus` in the form the provider reads back (docker-readback.ts). */
   readonly cpus: string;
   /** RLIMIT_NPROC: the provider has no cgroup pids limit (see plan.ts). */
   readonly nproc?: number;
@@ -103,6 +107,8 @@ export interface BottlePlan {
   readonly ca: CaPlan;
   readonly tokenSlots: readonly TokenSlot[];
   readonly routes: RenderedRoutes;
+  /** What the agent can reach, for the stack output; no secret in it. */
+  readonly egressPolicy: EgressPolicy;
   /** The rendered config of the bottle's own pipelock; absent with pipelock by URL. */
   readonly pipelockConfig?: PipelockFile;
   /** What the proxy uses as HTTPS_PROXY / HTTP_PROXY. */

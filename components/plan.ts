@@ -10,6 +10,7 @@
  */
 import type { BottleConfig } from "./config-schema";
 import { PIPELOCK_ALIAS, PIPELOCK_PORT, LABEL_BOTTLE } from "./constants";
+import { egressPolicy } from "./egress-policy";
 import { labelsFor, networkName, resourceName, containerName, type NetworkRole } from "./naming";
 import { planAgent, planPipelock, planProxy } from "./plan-containers";
 import type { BottlePlan, ContainerPlan, NetworkPlan, NetworkRef } from "./plan-types";
@@ -82,6 +83,11 @@ export function planBottle(bottle: BottleConfig, index: number): PlanResult {
     },
     tokenSlots: slots,
     routes,
+    egressPolicy: egressPolicy(
+      routes.parsed.routes,
+      bottle.egress_proxy.routes,
+      pl.kind === "container" ? `pipelock container ${containerName(name, "pipelock")}` : `pipelock at ${pipelockUrl}`,
+    ),
     pipelockUrl,
     commands: {
       enter: `docker exec -it ${containerName(name, "agent")} sh`,

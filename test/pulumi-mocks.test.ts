@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  FAKE_CA_KEY, FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, installMocks, isSecret, plainOccurrences, recorded,
+  FAKE_CA_KEY, FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, containsSecret, installMocks, isSecret, plainOccurrences, recorded,
   unwrapSecrets, valueOf, type Recorded,
 } from "./components/mock-harness";
 import { FAKE_ANTHROPIC_KEY, FAKE_GITHUB_TOKEN, FAKE_TOKENS, bottle, stack } from "./components/fixtures";
@@ -128,13 +128,38 @@ describe("bot-bottle program under Pulumi mocks", function () {
       }
     });
 
-    it("uploads routes.yaml, the CA cert and the owner-only CA key to the proxy", () => {
-      const uploads = unwrapSecrets(named(resources, CONTAINER, "solo-egress-proxy").inputs.uploads) as { file: string; content: string; permissions: string }[];
-      assert.deepEqual(uploads.map((u) => [u.file, u.permissions]), [
-        ["/etc/egress-proxy/routes.yaml", "0600"], ["/etc/egress-proxy/ca.pem", "0444"], ["/etc/egress-proxy/ca-key.pem", "0400"],
-      ]);
-      assert.equal(uploads[2]!.content, FAKE_CA_KEY_PKCS8);
+    it("uploads routes.yaml and the CA cert to the proxy as plain inputs, and gives it the CA key in its secret env", async () => {
+      const proxy = named(resources, CONTAINER, "solo-egress-proxy");
+      // plain: a route change reads in clear in `pulumi preview --diff`
+      assert.equal(containsSecret(proxy.inputs.uploads), false, "uploads hold a secret, so the whole list would be secret");
+      const uploads = proxy.inputs.uploads as { file: string; content: string; permissions: string }[];
+      assert.deepEqual(uploads.map((u) => [u.file, u.permissions]), [["/etc/egress-proxy/routes.yaml", "0444"], ["/etc/egress-proxy/ca.pem", "0444"]]);
       assert.deepEqual(JSON.parse(uploads[0]!.content), JSON.parse(defined.bottles.solo!.plan.routes.content));
+      assert.equal(containsSecret(proxy.inputs.envs), true);
+      const envs = unwrapSecrets(proxy.inputs.envs) as string[];
+      assert.ok(envs.includes(`EGRESS_PROXY_CA_KEY_PEM=${FAKE_CA_KEY_PKCS8}`), "the CA key is not in the proxy's env");
+      assert.equal(proxy.inputs.user, "10002:10002");
+    });
+
+    it("declares limits in the form the Docker provider reads back: cpus as it prints them, no swap", () => {
+      for (const name of ["solo-agent", "solo-egress-proxy", "solo-pipelock"]) {
+        const { cpus, memory, memorySwap } = named(resources, CONTAINER, name).inputs as { cpus: string; memory: number; memorySwap: number };
+        assert.match(cpus, /^\d+\.\d*$/, name);
+        assert.equal(memorySwap, memory, name);
+      }
+    });
+
+    it("outputs the effective egress policy in clear, naming token_ref and never a token", async () => {
+      const policy = defined.outputs.solo!.egressPolicy;
+      assert.equal(await isSecret(policy), false);
+      const value = await valueOf(policy);
+      assert.deepEqual(value.routes[0], {
+        host: "api.github.com", ports: [443], paths: ["/repos/acme/widget/**"], methods: ["GET", "POST"],
+        websocket: false, plain_http: false, auth: { header: "authorization", scheme: "Bearer", token_ref: "githubToken" },
+      });
+      assert.equal(value.via, "pipelock container bb-solo-pipelock");
+      const text = JSON.stringify(value);
+      for (const needle of [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, FAKE_CA_KEY_PKCS8]) assert.ok(!text.includes(needle));
     });
 
     it("runs the proxy from the built image, which is never pushed", () => {

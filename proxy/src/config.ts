@@ -9,7 +9,8 @@ import { formatIssue } from "./routes-schema";
 export interface ProxySettings {
   routesFile: string;
   caCertFile: string;
-  caKeyFile: string;
+  /** Where the CA key comes from: a file, or the PEM itself (a bottle passes it as a secret env var). */
+  caKey: { file: string } | { pem: string };
   port: number;
   health: { host: string; port: number };
   bottle: string;
@@ -92,6 +93,7 @@ export function loadSettings(argv: readonly string[], env: Readonly<Record<strin
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) throw new SettingsError(parsed.error.issues.map(formatIssue));
   const s = parsed.data;
+  const caKey = caKeySource(env.EGRESS_PROXY_CA_KEY_PEM, flags["ca-key"] ?? env.EGRESS_PROXY_CA_KEY, s.EGRESS_PROXY_CA_KEY);
 
   let upstreamProxy: string | undefined;
   if (s.EGRESS_PROXY_UPSTREAM === "proxy") {
@@ -106,13 +108,24 @@ export function loadSettings(argv: readonly string[], env: Readonly<Record<strin
   return {
     routesFile: s.EGRESS_PROXY_ROUTES,
     caCertFile: s.EGRESS_PROXY_CA_CERT,
-    caKeyFile: s.EGRESS_PROXY_CA_KEY,
+    caKey,
     port: listenPort(s.EGRESS_PROXY_LISTEN),
     health: { host: listenHost(s.EGRESS_PROXY_HEALTH_LISTEN) ?? "127.0.0.1", port: listenPort(s.EGRESS_PROXY_HEALTH_LISTEN) },
     bottle: s.EGRESS_PROXY_BOTTLE,
     upstreamProxy,
     idleTimeoutMs: Number(s.EGRESS_PROXY_IDLE_TIMEOUT_S) * 1000,
   };
+}
+
+/** The PEM in EGRESS_PROXY_CA_KEY_PEM, or the key file; never both, so that no key is silently ignored. */
+function caKeySource(pem: string | undefined, explicitFile: string | undefined, file: string): ProxySettings["caKey"] {
+  if (pem === undefined) return { file };
+  if (explicitFile) throw new SettingsError(["EGRESS_PROXY_CA_KEY: set together with EGRESS_PROXY_CA_KEY_PEM; give the CA key once, as a file or as the PEM"]);
+  // checked without echoing a byte of it
+  if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n/.test(pem)) {
+    throw new SettingsError(["EGRESS_PROXY_CA_KEY_PEM: not a PEM private key; give the bottle CA's key in PEM form"]);
+  }
+  return { pem };
 }
 
 function listenPort(value: string): number {

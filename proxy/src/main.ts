@@ -37,7 +37,10 @@ async function main(): Promise<void> {
     if (e instanceof SettingsError || e instanceof RouteTableError) fail(e.problems);
     throw e;
   }
-  const ca = { cert: readPem(settings.caCertFile, "EGRESS_PROXY_CA_CERT"), key: readPem(settings.caKeyFile, "EGRESS_PROXY_CA_KEY") };
+  const key = "pem" in settings.caKey ? settings.caKey.pem : readPem(settings.caKey.file, "EGRESS_PROXY_CA_KEY");
+  // the key now lives in memory only; nothing the proxy might spawn or dump inherits it
+  delete process.env.EGRESS_PROXY_CA_KEY_PEM;
+  const ca = { cert: readPem(settings.caCertFile, "EGRESS_PROXY_CA_CERT"), key };
   const proxy = new EgressProxy(table, {
     port: settings.port,
     ca,

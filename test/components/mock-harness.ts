@@ -70,6 +70,14 @@ export function plainOccurrences(value: unknown, needle: string, path = ""): str
   return [];
 }
 
+/** Whether any part of `value` is a secret: then Pulumi shows the whole input as `[secret]`. */
+export function containsSecret(value: unknown): boolean {
+  if (isSecretWrapper(value)) return true;
+  if (Array.isArray(value)) return value.some(containsSecret);
+  if (typeof value === "object" && value !== null) return Object.values(value).some(containsSecret);
+  return false;
+}
+
 /** Whether `needle` appears anywhere in `value`, secret or not. */
 export function anyOccurrences(value: unknown, needle: string): boolean {
   return JSON.stringify(value).includes(needle);

@@ -53,7 +53,12 @@ describe("bottle plan", () => {
       assert.deepEqual(c.securityOpts, ["no-new-privileges:true"], c.role);
       assert.equal(c.restart, "unless-stopped");
       assert.ok(c.memoryMb > 0 && Number(c.cpus) > 0, c.role);
+      // in the form the provider reads back: no swap, and `cpus` as it prints nano-CPUs
+      assert.equal(c.memorySwapMb, c.memoryMb, c.role);
     }
+    assert.deepEqual(plan.containers.map((c) => [c.role, c.cpus, c.user]), [
+      ["agent", "2.0", "10001"], ["egress-proxy", "1.0", "10002:10002"], ["pipelock", "1.0", "65534:65534"],
+    ]);
   });
 
   it("gives the agent proxy settings, the CA everywhere runtimes look, and no token", () => {
@@ -66,18 +71,18 @@ describe("bottle plan", () => {
     }
     assert.deepEqual(agent.uploads, [{ file: "/etc/bot-bottle/ca.pem", content: { kind: "ca-cert" }, permissions: "0444" }]);
     assert.ok(agent.env.every((e) => e.value.kind === "text"), "a token reference in the agent's env");
-    assert.ok(agent.uploads.every((u) => u.content.kind !== "ca-key"), "the CA key reaches the agent");
+    assert.ok(agent.env.every((e) => e.value.kind !== "ca-key"), "the CA key reaches the agent");
     assert.equal(agent.user, "10001");
     assert.deepEqual(agent.command, ["sleep", "infinity"]);
     assert.equal(agent.nproc, 512);
   });
 
-  it("gives the proxy its contract env, the routes, the CA key owner-only, and one slot per secret", () => {
+  it("gives the proxy its contract env, the CA key and one slot per secret in the env, and secret-free files", () => {
     const proxy = container(plan, "egress-proxy");
     assert.deepEqual(envMap(proxy), {
       EGRESS_PROXY_ROUTES: { kind: "text", text: "/etc/egress-proxy/routes.yaml" },
       EGRESS_PROXY_CA_CERT: { kind: "text", text: "/etc/egress-proxy/ca.pem" },
-      EGRESS_PROXY_CA_KEY: { kind: "text", text: "/etc/egress-proxy/ca-key.pem" },
+      EGRESS_PROXY_CA_KEY_PEM: { kind: "ca-key" },
       EGRESS_PROXY_LISTEN: { kind: "text", text: "0.0.0.0:8080" },
       EGRESS_PROXY_HEALTH_LISTEN: { kind: "text", text: "127.0.0.1:9090" },
       EGRESS_PROXY_BOTTLE: { kind: "text", text: "dev" },
@@ -89,9 +94,8 @@ describe("bottle plan", () => {
       EGRESS_PROXY_TOKEN_2: { kind: "token", tokenRef: "anthropicKey" },
     });
     assert.deepEqual(proxy.uploads.map((u) => [u.file, u.content.kind, u.permissions]), [
-      ["/etc/egress-proxy/routes.yaml", "text", "0600"],
+      ["/etc/egress-proxy/routes.yaml", "text", "0444"],
       ["/etc/egress-proxy/ca.pem", "ca-cert", "0444"],
-      ["/etc/egress-proxy/ca-key.pem", "ca-key", "0400"],
     ]);
     assert.deepEqual(proxy.image, { kind: "proxy-image" });
     assert.deepEqual(proxy.healthcheck?.tests, ["CMD", "node", "/app/dist/healthcheck.js"]);

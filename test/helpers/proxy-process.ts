@@ -3,7 +3,7 @@
  * and gives tests its port, its output lines and a way to signal it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestCa } from "./test-ca";
@@ -42,7 +42,8 @@ export async function startProxyProcess(opts: ProxyProcessOptions): Promise<Prox
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       EGRESS_PROXY_ROUTES: routesFile,
       EGRESS_PROXY_CA_CERT: opts.ca.certFile,
-      EGRESS_PROXY_CA_KEY: opts.ca.keyFile,
+      // as a bottle passes it: the PEM in the environment, not a file
+      EGRESS_PROXY_CA_KEY_PEM: readFileSync(opts.ca.keyFile, "utf8"),
       EGRESS_PROXY_LISTEN: "0",
       EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:0",
       EGRESS_PROXY_BOTTLE: opts.bottle ?? "test",

@@ -75,13 +75,14 @@ describe("credentials", () => {
 });
 
 describe("proxy settings", () => {
+  const PEM = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
   const env = { HTTPS_PROXY: "http://pipelock:8888" };
   it("has the bottle's defaults", () => {
     const s = loadSettings([], env);
     assert.deepEqual(s, {
       routesFile: "/etc/egress-proxy/routes.yaml",
       caCertFile: "/etc/egress-proxy/ca.pem",
-      caKeyFile: "/etc/egress-proxy/ca-key.pem",
+      caKey: { file: "/etc/egress-proxy/ca-key.pem" },
       port: 8080,
       health: { host: "127.0.0.1", port: 9090 },
       bottle: "bottle",
@@ -100,12 +101,22 @@ describe("proxy settings", () => {
     ["a listen address the proxy cannot bind", ["--listen", "127.0.0.1:8080"], env, /listens on all interfaces/],
     ["a bad upstream mode", [], { ...env, EGRESS_PROXY_UPSTREAM: "maybe" }, /EGRESS_PROXY_UPSTREAM: /],
     ["a socks upstream", [], { HTTPS_PROXY: "socks5://a:1" }, /HTTPS_PROXY: /],
+    ["the CA key both as a file and as a PEM", [], { ...env, EGRESS_PROXY_CA_KEY: "/k.pem", EGRESS_PROXY_CA_KEY_PEM: PEM }, /EGRESS_PROXY_CA_KEY: set together/],
+    ["the CA key file flag next to a PEM", ["--ca-key", "/k.pem"], { ...env, EGRESS_PROXY_CA_KEY_PEM: PEM }, /EGRESS_PROXY_CA_KEY: set together/],
+    ["a CA key PEM that is not one", [], { ...env, EGRESS_PROXY_CA_KEY_PEM: "fake-token-not-a-key" }, /^EGRESS_PROXY_CA_KEY_PEM: not a PEM private key; [^]*$/],
   ];
   for (const [name, argv, e, expected] of bad) {
     it(`rejects ${name}`, () => {
       assert.throws(() => loadSettings(argv, e), (err: unknown) => err instanceof SettingsError && expected.test(err.message));
     });
   }
+  it("takes the CA key as a PEM from the environment, as a bottle gives it", () => {
+    assert.deepEqual(loadSettings([], { ...env, EGRESS_PROXY_CA_KEY_PEM: PEM }).caKey, { pem: PEM });
+  });
+  it("never echoes a CA key PEM it refuses", () => {
+    const secret = "fake-token-ca-key-0123456789";
+    assert.throws(() => loadSettings([], { ...env, EGRESS_PROXY_CA_KEY_PEM: secret }), (err: unknown) => err instanceof Error && !err.message.includes(secret));
+  });
   it("allows direct egress only when asked", () => {
     assert.equal(loadSettings([], { EGRESS_PROXY_UPSTREAM: "direct" }).upstreamProxy, undefined);
   });

@@ -1,0 +1,47 @@
+/**
+ * A bottle's effective egress policy as plain data: what its agent can reach, route by route.
+ * Exported as a stack output (`pulumi stack output bottles`), so that "what can this agent
+ * reach" is answered without reading the config. It names each credential's `token_ref`,
+ * never a value.
+ */
+import type { Route } from "../proxy/src/routes-schema";
+import type { RouteConfig } from "./config-schema";
+
+export interface EgressPolicyRoute {
+  readonly host: string;
+  readonly ports: readonly number[];
+  /** Path patterns the route allows; `/**` when it lists none. */
+  readonly paths: readonly string[];
+  /** The methods it allows, or every method but TRACE, TRACK and CONNECT when it lists none. */
+  readonly methods: readonly string[] | "any but TRACE, TRACK, CONNECT";
+  readonly websocket: boolean;
+  readonly plain_http: boolean;
+  /** The credential the proxy injects, by the Pulumi config key that holds it. */
+  readonly auth: { readonly header: string; readonly scheme?: string; readonly token_ref: string } | null;
+}
+
+export interface EgressPolicy {
+  readonly routes: readonly EgressPolicyRoute[];
+  /** Where allowed traffic goes next: the bottle's pipelock, or the one at a URL. */
+  readonly via: string;
+}
+
+/** The policy of `rendered` (the proxy's parsed routes) with the `token_ref` of each `configured` route. */
+export function egressPolicy(rendered: readonly Route[], configured: readonly RouteConfig[], via: string): EgressPolicy {
+  const routes = rendered.map((r, i): EgressPolicyRoute => {
+    const ref = configured[i]?.auth?.token_ref;
+    if (r.auth !== undefined && ref === undefined) throw new Error(`internal: rendered route ${i} has auth that its config lacks`);
+    return {
+      host: r.host,
+      ports: r.port !== undefined ? [r.port] : r.plain_http ? [443, 80] : [443],
+      paths: r.path_allowlist ?? ["/**"],
+      methods: r.methods ?? "any but TRACE, TRACK, CONNECT",
+      websocket: r.websocket === true,
+      plain_http: r.plain_http === true,
+      auth: r.auth === undefined || ref === undefined ? null
+        : "scheme" in r.auth ? { header: "authorization", scheme: r.auth.scheme, token_ref: ref }
+        : { header: r.auth.header, token_ref: ref },
+    };
+  });
+  return { routes, via };
+}
