@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { canonicalHost } from "./host";
+import { routesOverlap } from "./route-overlap";
 
 const DNS_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const HOSTNAME = new RegExp(`^(?:\\*\\.)?(?:${DNS_LABEL}\\.)*${DNS_LABEL}$`);
@@ -86,10 +87,23 @@ export const routeSchema = z
     }
   });
 
-export const routesFileSchema = z.strictObject({
-  version: z.literal(1),
-  routes: z.array(routeSchema),
-});
+export const routesFileSchema = z
+  .strictObject({
+    version: z.literal(1),
+    routes: z.array(routeSchema),
+  })
+  .superRefine((file, ctx) => {
+    // the first matching route wins: two credentials for one request would hang on route order
+    file.routes.forEach((later, j) => {
+      const earlier = file.routes.findIndex((r, i) => i < j && r.auth && later.auth && JSON.stringify(r.auth) !== JSON.stringify(later.auth) && routesOverlap(r, later));
+      if (earlier === -1) return;
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", j],
+        message: `can match the same requests as routes[${earlier}] (host, port, path and method) but injects another credential; narrow path_allowlist or methods so that no request matches both`,
+      });
+    });
+  });
 
 export type Route = z.output<typeof routeSchema>;
 export type RouteAuth = z.output<typeof routeAuthSchema>;
