@@ -2,13 +2,29 @@
  * Credential injection as a closed set of injectors (after superfly/tokenizer): each route's auth
  * becomes exactly one header, and each injector can describe itself without its secret.
  */
+import { inspect } from "node:util";
 import type { Route, RouteAuth } from "./routes-schema";
 
-/** A header to add upstream; `describe` is the redacted form safe for logs. */
-export interface Credential {
-  header: string;
-  value: string;
-  describe: string;
+/**
+ * A header to add upstream. The value sits in a private field: JSON.stringify, util.inspect,
+ * object spread and Object.keys see only the header and `describe`, the redacted form safe for
+ * logs, so a stray log line or error dump cannot carry the token.
+ */
+export class Credential {
+  readonly #value: string;
+  constructor(readonly header: string, value: string, readonly describe: string) {
+    this.#value = value;
+  }
+  /** The header value with the token: for the upstream request, and nothing else. */
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): { header: string; describe: string } {
+    return { header: this.header, describe: this.describe };
+  }
+  [inspect.custom](): string {
+    return `Credential(${this.describe})`;
+  }
 }
 
 /** Headers removed from every agent request: the agent has no credential of its own to send. */
@@ -22,14 +38,8 @@ export function strippedHeaderNames(routes: readonly Route[]): ReadonlySet<strin
 
 /** Build the upstream credential header for a route's auth from its token. */
 export function credentialFor(auth: RouteAuth, token: string): Credential {
-  if ("scheme" in auth) {
-    return {
-      header: "authorization",
-      value: `${auth.scheme} ${token}`,
-      describe: `authorization: ${auth.scheme} <${auth.token_env}>`,
-    };
-  }
-  return { header: auth.header, value: token, describe: `${auth.header}: <${auth.token_env}>` };
+  if ("scheme" in auth) return new Credential("authorization", `${auth.scheme} ${token}`, `authorization: ${auth.scheme} <${auth.token_env}>`);
+  return new Credential(auth.header, token, `${auth.header}: <${auth.token_env}>`);
 }
 
 /**

@@ -8,6 +8,7 @@ import { batchedSink, eventLine } from "./audit-log";
 import { loadSettings, SettingsError } from "./config";
 import { EgressProxy } from "./egress-proxy";
 import { startHealthServer } from "./health-server";
+import { oneAtATime } from "./one-at-a-time";
 import { loadRouteTable, RouteTableError } from "./route-table";
 
 const log = batchedSink((chunk) => process.stdout.write(chunk));
@@ -57,25 +58,30 @@ async function main(): Promise<void> {
 
   const routesFile = settings.routesFile;
   let pending: NodeJS.Timeout | undefined;
-  const reload = (trigger: string) => {
+  // the file is read when the reload's turn comes, so the last reload installs the newest file
+  const reload = oneAtATime(async (trigger: string) => {
+    let next;
     try {
-      const next = loadRouteTable(routesFile, process.env);
-      proxy.apply(next).then(
-        () => proxy.event("routes_reloaded", { trigger, routes: next.routes.length }),
-        (e: unknown) => proxy.event("routes_rejected", { trigger, problems: `could not install the new rules: ${e instanceof Error ? e.message : String(e)}`, routes_in_force: proxy.routeCount }),
-      );
+      next = loadRouteTable(routesFile, process.env);
     } catch (e) {
       if (!(e instanceof RouteTableError)) throw e;
       proxy.event("routes_rejected", { trigger, problems: e.problems.join("; "), routes_in_force: proxy.routeCount });
+      return;
     }
-  };
-  process.on("SIGHUP", () => reload("SIGHUP"));
+    try {
+      await proxy.apply(next);
+      proxy.event("routes_reloaded", { trigger, routes: next.routes.length });
+    } catch (e) {
+      proxy.event("routes_rejected", { trigger, problems: `could not install the new rules: ${e instanceof Error ? e.message : String(e)}`, routes_in_force: proxy.routeCount });
+    }
+  });
+  process.on("SIGHUP", () => void reload("SIGHUP"));
   // Watch the directory: editors and `docker cp` replace the file rather than write into it.
   // Bursts of events for one change are coalesced into one reload.
   const watcher = watch(path.dirname(routesFile), (_event, name) => {
     if (name !== null && name !== path.basename(routesFile)) return;
     clearTimeout(pending);
-    pending = setTimeout(() => reload("file change"), 100);
+    pending = setTimeout(() => void reload("file change"), 100);
   });
 
   const stop = async (signal: string) => {

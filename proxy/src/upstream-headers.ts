@@ -44,7 +44,7 @@ export function upstreamRequestHeaders(raw: readonly string[], stripped: Readonl
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || isStrippedHeader(name, stripped)) continue;
     out.push(name, raw[i + 1]!);
   }
-  if (credential) out.push(credential.header, credential.value);
+  if (credential) out.push(credential.header, credential.reveal());
   return out;
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { inspect } from "node:util";
 import { loadSettings, SettingsError } from "../../../proxy/src/config";
 import { credentialFor, loadTokens } from "../../../proxy/src/credentials";
 import { buildRouteTable, RouteTableError } from "../../../proxy/src/route-table";
@@ -47,8 +48,15 @@ describe("routes.yaml schema", () => {
 describe("credentials", () => {
   it("renders the Authorization scheme and redacts itself", () => {
     const c = credentialFor({ scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" }, TOKEN);
-    assert.deepEqual([c.header, c.value], ["authorization", `Bearer ${TOKEN}`]);
+    assert.deepEqual([c.header, c.reveal()], ["authorization", `Bearer ${TOKEN}`]);
     assert.equal(c.describe, "authorization: Bearer <EGRESS_PROXY_TOKEN_1>");
+  });
+
+  it("cannot be serialised with its token by accident: JSON, inspect, spread, keys, template", () => {
+    const c = credentialFor({ header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_1" }, TOKEN);
+    const renderings = [JSON.stringify(c), JSON.stringify({ c }), inspect(c), inspect({ c }, { depth: 5, showHidden: true }), JSON.stringify({ ...c }), Object.keys(c).join(), `${String(Object.values(c))}`];
+    for (const r of renderings) assert.ok(!r.includes(TOKEN), r);
+    assert.equal(c.reveal(), TOKEN);
   });
 
   it("refuses unset, empty and header-breaking tokens, naming the slot and never the value", () => {
