@@ -1,6 +1,7 @@
 /**
- * `pulumi up`, outputs and `pulumi destroy` of one real bottle through the Automation API, with
- * a local file backend in a temp dir and passphrase secrets. Needs the pulumi CLI with the
+ * The real toolchain on one bottle through the Automation API, with a local file backend in a
+ * temp dir and passphrase secrets: `up`, a second `up` that changes nothing, a route change that
+ * reads in clear in the preview diff and replaces only the proxy, the policy output, `destroy`. Needs the pulumi CLI with the
  * docker and tls plugins, a Docker engine, the local images and a built proxy; anywhere one is
  * missing it prints one line saying which, and skips.
  */
@@ -10,7 +11,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { FAKE_GITHUB_TOKEN, bottle } from "./components/fixtures";
+import type { EgressPolicy } from "../components/egress-policy";
+import { FAKE_ANTHROPIC_KEY, FAKE_GITHUB_TOKEN, bottle } from "./components/fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
 const AGENT_IMAGE = "bot-bottle/base:bookworm";
@@ -51,6 +53,20 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+/** Container ids of a bottle by role, to tell a kept container from a replaced one. */
+function containerIds(bottleName: string): Record<string, string> {
+  const out = run("docker", ["ps", "-a", "--filter", `label=bot-bottle.bottle=${bottleName}`, "--format", '{{.ID}} {{.Label "bot-bottle.role"}}']) ?? "";
+  return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => l.split(" ").reverse() as [string, string]));
+}
+
+/** No secret in any file of the state, outside Pulumi's encryption. */
+function assertNoPlainSecret(stateDir: string, secrets: readonly string[]): void {
+  for (const file of filesUnder(stateDir)) {
+    const text = readFileSync(file, "utf8");
+    for (const s of secrets) assert.ok(!text.includes(s), `plaintext secret in ${file}`);
+  }
+}
+
 const labelled = (name: string) =>
   (run("docker", ["ps", "-a", "--filter", `label=bot-bottle.bottle=${name}`, "--format", "{{.Names}}"]) ?? "").split("\n").filter(Boolean).sort();
 
@@ -65,7 +81,7 @@ describe("Automation API: pulumi up, outputs, destroy @e2e", function () {
     }
   });
 
-  it("brings one bottle up, reports how to use it, keeps the token out of plain state, and tears it down", async () => {
+  it("brings a bottle up, changes nothing on a second up, shows a route change in clear, outputs its policy, tears it down", async () => {
     const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
     const c = await import("../components");
     const name = `auto${process.pid % 100000}`;
@@ -73,6 +89,13 @@ describe("Automation API: pulumi up, outputs, destroy @e2e", function () {
     const stateDir = mkdtempSync(path.join(tmpdir(), "bb-pulumi-state-"));
     const b = bottle(name, withPipelock ? {} : { pipelock: { url: "http://pipelock.invalid:8888" } });
     if (!withPipelock) console.log(`    note: no ${PIPELOCK_IMAGE}; using pipelock by URL`);
+    const configOf = (bottles: unknown[]) => ({
+      "bot-bottle:bottles": { value: JSON.stringify(bottles) },
+      "bot-bottle:proxyBaseImage": { value: AGENT_IMAGE },
+      "bot-bottle:githubToken": { value: FAKE_GITHUB_TOKEN, secret: true },
+      "bot-bottle:anthropicKey": { value: FAKE_ANTHROPIC_KEY, secret: true },
+    });
+    const secrets = [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, "PRIVATE KEY-----\nMI"];
 
     const stack = await LocalWorkspace.createOrSelectStack(
       {
@@ -89,28 +112,54 @@ describe("Automation API: pulumi up, outputs, destroy @e2e", function () {
         envVars: { PULUMI_CONFIG_PASSPHRASE: "bot-bottle-automation-test", PULUMI_SKIP_UPDATE_CHECK: "true" },
       },
     );
+    const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
+      const out = await f();
+      console.log(`      ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return out;
+    };
     try {
-      await stack.setAllConfig({
-        "bot-bottle:bottles": { value: JSON.stringify([b]) },
-        "bot-bottle:proxyBaseImage": { value: AGENT_IMAGE },
-        "bot-bottle:githubToken": { value: FAKE_GITHUB_TOKEN, secret: true },
-        "bot-bottle:anthropicKey": { value: "FAKE-TOKEN-do-not-leak-5678", secret: true },
-      });
-      const up = await stack.up();
-      const bottles = up.outputs.bottles?.value as Record<string, { enter: string; auditLog: string }>;
+      await stack.setAllConfig(configOf([b]));
+      const up = await timed("first up", () => stack.up());
+      const bottles = up.outputs.bottles?.value as Record<string, { enter: string; auditLog: string; egressPolicy: EgressPolicy }>;
       assert.equal(bottles[name]?.enter, `docker exec -it bb-${name}-agent sh`);
       assert.equal(bottles[name]?.auditLog, `docker logs -f bb-${name}-egress-proxy`);
+      assert.deepEqual(bottles[name]?.egressPolicy.routes[0]?.auth, { header: "authorization", scheme: "Bearer", token_ref: "githubToken" });
 
       const expected = [`bb-${name}-agent`, `bb-${name}-egress-proxy`, ...(withPipelock ? [`bb-${name}-pipelock`] : [])].sort();
       assert.deepEqual(labelled(name), expected);
       const agentEnv = run("docker", ["inspect", "--format", "{{json .Config.Env}}", `bb-${name}-agent`]) ?? "";
       assert.ok(agentEnv.includes("HTTPS_PROXY=http://egress-proxy:8080"), agentEnv);
       assert.ok(!agentEnv.includes("FAKE-TOKEN"), "a token reached the agent's env");
-      for (const file of filesUnder(stateDir)) {
-        assert.ok(!readFileSync(file, "utf8").includes("FAKE-TOKEN"), `plaintext token in ${file}`);
-      }
+      assertNoPlainSecret(stateDir, secrets);
 
-      await stack.destroy();
+      // the same program again: nothing to do, the agent keeps its container
+      const ids = containerIds(name);
+      await timed("preview with no change expected", () => stack.preview({ expectNoChanges: true }));
+      const again = await timed("second up", () => stack.up());
+      assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"], JSON.stringify(again.summary.resourceChanges));
+      assert.deepEqual(containerIds(name), ids);
+
+      // a route change: readable in the diff, only the proxy replaced
+      const changedPath = "/repos/acme/gadget/**";
+      const widened = { ...b, egress_proxy: { ...b.egress_proxy, routes: b.egress_proxy.routes.map((r, i) => (i === 0 ? { ...r, path_allowlist: [...(r.path_allowlist ?? []), changedPath] } : r)) } };
+      await stack.setAllConfig(configOf([widened]));
+      let diff = "";
+      const preview = await stack.preview({ diff: true, onOutput: (o) => (diff += o) });
+      assert.ok(diff.includes(changedPath), `the preview diff does not show the new path:\n${diff}`);
+      for (const s of secrets) assert.ok(!diff.includes(s), "a secret in the preview diff");
+      assert.deepEqual(preview.changeSummary, { same: Object.values(preview.changeSummary).reduce((a, n) => a + n, 0) - 1, replace: 1 });
+      const changed = await timed("up with a route change", () => stack.up());
+      const after = containerIds(name);
+      for (const role of Object.keys(ids)) {
+        if (role === "egress-proxy") assert.notEqual(after[role], ids[role], "the proxy kept its container");
+        else assert.equal(after[role], ids[role], `${role} was replaced by a route change`);
+      }
+      const policy = (changed.outputs.bottles?.value as Record<string, { egressPolicy: EgressPolicy }>)[name]?.egressPolicy;
+      assert.ok(policy?.routes[0]?.paths.includes(changedPath), "the policy output lacks the new path");
+      assertNoPlainSecret(stateDir, secrets);
+
+      await timed("destroy", () => stack.destroy());
       assert.deepEqual(labelled(name), []);
     } finally {
       // leave nothing behind even when an assertion failed half-way
