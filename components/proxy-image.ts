@@ -1,8 +1,8 @@
 /**
  * The egress-proxy image, built once per stack from ./proxy and never pushed.
  *
- * The build context must be prepared on the host first: `npm ci` at the repository root
- * installs proxy/node_modules (its postinstall runs `npm --prefix proxy ci`), and
+ * The build context must be prepared on the host first: `npm install` at the repository root
+ * installs proxy/node_modules (its postinstall runs `npm --prefix proxy install`), and
  * `npm run build:proxy` compiles proxy/dist. The Dockerfile copies both, so the build needs no
  * registry access beyond its base image; offline machines pass a local base image
  * (`bot-bottle:proxyBaseImage`, e.g. bot-bottle/base:bookworm from scripts/base-image.sh).
