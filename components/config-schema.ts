@@ -11,10 +11,12 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import {
-  AGENT_DEFAULT_LIMITS, AGENT_DEFAULT_USER, PIPELOCK_DEFAULT_IMAGE,
-  PIPELOCK_DEFAULT_MAX_TUNNEL_SECONDS, PROXY_DEFAULT_IMAGE_NAME,
+  AGENT_DEFAULT_LIMITS, AGENT_DEFAULT_USER, PIPELOCK_DEFAULT_IMAGE, PIPELOCK_DEFAULT_MAX_TUNNEL_SECONDS,
+  PIPELOCK_TUNNELS_PER_MINUTE_MAX, PIPELOCK_TUNNELS_PER_MINUTE_MIN, PIPELOCK_TUNNELS_PER_MINUTE_PER_HOST,
+  PROXY_DEFAULT_IMAGE_NAME,
 } from "./constants";
 import { cpusAsReadBack } from "./docker-readback";
+import { hostPatternProblem, ssrfCidrProblem, type HostPatternField } from "./pipelock-rules";
 
 /** Bottle names become Docker names (`bb-<name>-egress-proxy`): short DNS labels. */
 const BOTTLE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -46,22 +48,35 @@ export function isPinnedImage(ref: string): boolean {
   return colon > 0 && last.slice(colon + 1) !== "latest";
 }
 
-const hostPattern = z
-  .string()
-  .transform((h) => h.toLowerCase())
-  .refine((h) => HOST_PATTERN.test(h) || isIP(h) === 4, {
-    message: "must be a hostname (optionally `*.` for subdomains) or an IPv4 address; drop any scheme, port or path",
-  });
+/** A host pattern for pipelock, checked with pipelock's own rules for the field it goes to. */
+function hostPattern(field: HostPatternField) {
+  return z
+    .string()
+    .transform((h) => h.toLowerCase())
+    .superRefine((h, ctx) => {
+      const message = HOST_PATTERN.test(h) || isIP(h) === 4
+        ? hostPatternProblem(h, field)
+        : "must be a hostname (optionally `*.` for subdomains) or an IPv4 address; drop any scheme, port or path";
+      if (message !== undefined) ctx.addIssue({ code: "custom", message });
+    });
+}
 
-const cidr = z.string().refine(
-  (c) => {
-    const [addr, bits, ...rest] = c.split("/");
-    const family = isIP(addr ?? "");
-    const max = family === 4 ? 32 : 128;
-    return rest.length === 0 && family !== 0 && bits !== undefined && /^[0-9]{1,3}$/.test(bits) && Number(bits) <= max;
-  },
-  { message: "must be a CIDR such as 172.30.0.0/16; write the network address and prefix length" },
-);
+/** A CIDR for pipelock's `ssrf.ip_allowlist` (not secret: the message may show the network). */
+const ssrfCidr = z.string().superRefine((c, ctx) => {
+  const message = ssrfCidrProblem(c);
+  if (message !== undefined) ctx.addIssue({ code: "custom", message });
+});
+
+const TUNNELS_RANGE = `a whole number from ${PIPELOCK_TUNNELS_PER_MINUTE_MIN} to ${PIPELOCK_TUNNELS_PER_MINUTE_MAX}`;
+/** New tunnels per minute pipelock allows per registrable domain (see constants.ts). */
+const tunnelsPerMinute = z.number().superRefine((n, ctx) => {
+  const issue = (message: string) => ctx.addIssue({ code: "custom", message });
+  const omit = `or omit it for the default (${PIPELOCK_TUNNELS_PER_MINUTE_PER_HOST} per host the bottle reaches)`;
+  if (!Number.isInteger(n)) issue(`must be a whole number; give ${TUNNELS_RANGE}, ${omit}`);
+  else if (n <= 0) issue(`cannot turn the limit off: pipelock replaces 0 or less with its default of 60; give ${TUNNELS_RANGE}, ${omit}`);
+  else if (n < PIPELOCK_TUNNELS_PER_MINUTE_MIN) issue(`is below pipelock's own default of 60, which already refuses an agent's bursts; give ${TUNNELS_RANGE}, ${omit}`);
+  else if (n > PIPELOCK_TUNNELS_PER_MINUTE_MAX) issue(`is above ${PIPELOCK_TUNNELS_PER_MINUTE_MAX}, where the limit means nothing; give ${TUNNELS_RANGE}, ${omit}`);
+});
 
 const limits = z
   .strictObject({
@@ -93,10 +108,11 @@ const pipelock = z
     url: z.string().optional(),
     network: text("name an existing Docker network that reaches the pipelock at `url`").optional(),
     image: imageRef("give a pinned pipelock image, e.g. " + PIPELOCK_DEFAULT_IMAGE).optional(),
-    extra_hosts: z.array(hostPattern).optional(),
-    trusted_domains: z.array(hostPattern).optional(),
-    ssrf_ip_allowlist: z.array(cidr).optional(),
+    extra_hosts: z.array(hostPattern("extra_hosts")).optional(),
+    trusted_domains: z.array(hostPattern("trusted_domains")).optional(),
+    ssrf_ip_allowlist: z.array(ssrfCidr).optional(),
     max_tunnel_seconds: z.number().int().min(1).max(7 * 86400).optional(),
+    max_tunnels_per_minute: tunnelsPerMinute.optional(),
   })
   .prefault({})
   .superRefine((p, ctx) => {
@@ -104,7 +120,7 @@ const pipelock = z
     if (p.url !== undefined) {
       const problem = pipelockUrlProblem(p.url);
       if (problem) issue("url", problem);
-      for (const key of ["image", "extra_hosts", "trusted_domains", "ssrf_ip_allowlist", "max_tunnel_seconds"] as const) {
+      for (const key of ["image", "extra_hosts", "trusted_domains", "ssrf_ip_allowlist", "max_tunnel_seconds", "max_tunnels_per_minute"] as const) {
         if (p[key] !== undefined) issue(key, "only applies to a pipelock container the bottle runs; drop it or drop `url`");
       }
     } else {
@@ -124,6 +140,8 @@ const pipelock = z
           trusted_domains: p.trusted_domains ?? [],
           ssrf_ip_allowlist: p.ssrf_ip_allowlist ?? [],
           max_tunnel_seconds: p.max_tunnel_seconds ?? PIPELOCK_DEFAULT_MAX_TUNNEL_SECONDS,
+          /** Unset: derived from the bottle's hosts when the config is rendered (pipelock-config.ts). */
+          max_tunnels_per_minute: p.max_tunnels_per_minute,
         },
   );
 

@@ -35,6 +35,33 @@ export const AGENT_CA_FILE = "/etc/bot-bottle/ca.pem";
 export const PIPELOCK_ALIAS = "pipelock";
 export const PIPELOCK_PORT = 8888;
 export const PIPELOCK_CONFIG_FILE = "/etc/pipelock/pipelock.yaml";
+/**
+ * pipelock's health endpoint is served on its main listener only (`--listen 0.0.0.0:8888`), so
+ * the healthcheck asks it over loopback inside the container with pipelock's own `healthcheck`
+ * subcommand (`--addr`, pipelock v2.3.0 `internal/cli/runtime/healthcheck.go`; its own image
+ * uses the same). Durations as the Docker provider reads them back (Go durations).
+ */
+export const PIPELOCK_HEALTHCHECK = ["CMD", "/pipelock", "healthcheck", "--addr", `127.0.0.1:${PIPELOCK_PORT}`];
+export const PIPELOCK_HEALTHCHECK_TIMING = { interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" } as const;
+/**
+ * `metrics_listen`: `/metrics` and `/stats` move to this loopback address instead of being served
+ * on every network pipelock sits on. The port must differ from PIPELOCK_PORT (pipelock refuses a
+ * collision).
+ */
+export const PIPELOCK_METRICS_LISTEN = "127.0.0.1:9090";
+/**
+ * pipelock's `fetch_proxy.monitoring.max_requests_per_minute` limits new CONNECT tunnels per
+ * registrable domain in a sliding minute (default 60; 0 or less is reset to 60, there is no
+ * "off"): pipelock v2.3.0 `internal/config/schema.go` (`Monitoring`), `normalize.go`,
+ * `internal/scanner/ratelimit.go`. The egress proxy keeps at most 32 upstream tunnels per origin
+ * and reuses idle ones; an origin's keep-alive commonly drops idle connections after about 5 s,
+ * so the worst case is about 32 new tunnels every 5 s = 384 a minute per host. 600 leaves
+ * about 50 % margin for retries and tunnels cut by `max_tunnel_seconds`.
+ */
+export const PIPELOCK_TUNNELS_PER_MINUTE_PER_HOST = 600;
+/** Bounds of `pipelock.max_tunnels_per_minute`: below pipelock's own 60 bursts fail; above, the limit means nothing. */
+export const PIPELOCK_TUNNELS_PER_MINUTE_MIN = 60;
+export const PIPELOCK_TUNNELS_PER_MINUTE_MAX = 60_000;
 /** Built locally by scripts/pipelock-image.sh (FROM scratch, entrypoint /pipelock). */
 export const PIPELOCK_DEFAULT_IMAGE = "bot-bottle/pipelock:2.3.0";
 /** The image's own user (scripts/pipelock-image.sh); upstream images run as root without it. */

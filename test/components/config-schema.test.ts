@@ -70,6 +70,50 @@ describe("stack config validation", () => {
       expect: [/^bot-bottle:bottles\[0\]\.pipelock\.image: is not pinned; /],
     },
     {
+      name: "pipelock: SSRF CIDRs pipelock refuses (host bits, catch-all, not a CIDR)",
+      config: stack(bottle("dev", { pipelock: { ssrf_ip_allowlist: ["10.0.0.1/8", "fd00:bb::1/64", "0.0.0.0/0", "10.0.0.0/08", "fe80::/10%eth0"] } })),
+      expect: [
+        /^bot-bottle:bottles\[0\]\.pipelock\.ssrf_ip_allowlist\[0\]: has host bits set, which pipelock refuses; write 10\.0\.0\.0\/8$/,
+        /^bot-bottle:bottles\[0\]\.pipelock\.ssrf_ip_allowlist\[1\]: has host bits set, which pipelock refuses; write fd00:bb::\/64$/,
+        /^bot-bottle:bottles\[0\]\.pipelock\.ssrf_ip_allowlist\[2\]: is a catch-all \(\/0\), which pipelock refuses .*; name the subnet/,
+        /^bot-bottle:bottles\[0\]\.pipelock\.ssrf_ip_allowlist\[3\]: must be a CIDR such as 172\.30\.0\.0\/16; /,
+        /^bot-bottle:bottles\[0\]\.pipelock\.ssrf_ip_allowlist\[4\]: must be a CIDR such as 172\.30\.0\.0\/16; /,
+      ],
+    },
+    {
+      name: "pipelock: trusted domains pipelock refuses or ignores",
+      config: stack(bottle("dev", { pipelock: { trusted_domains: ["*.test", "10.1.2.3", "upstream.test:443"] } })),
+      expect: [
+        /^bot-bottle:bottles\[0\]\.pipelock\.trusted_domains\[0\]: a wildcard must target a concrete domain, as pipelock requires \(`\*\.example\.com`.*\); name the domain/,
+        /^bot-bottle:bottles\[0\]\.pipelock\.trusted_domains\[1\]: is an IP address, which pipelock never matches as a trusted domain .*; exempt the address with ssrf_ip_allowlist: \[10\.1\.2\.3\/32\] instead/,
+        /^bot-bottle:bottles\[0\]\.pipelock\.trusted_domains\[2\]: must be a hostname .*; drop any scheme, port or path$/,
+      ],
+    },
+    {
+      name: "pipelock: allowlist wildcard on a top-level domain",
+      config: stack(bottle("dev", { pipelock: { extra_hosts: ["api.example.com", "*.test"] } })),
+      expect: [/^bot-bottle:bottles\[0\]\.pipelock\.extra_hosts\[1\]: a wildcard must target a concrete domain/],
+    },
+    {
+      name: "pipelock: tunnel rate limit of 0 (pipelock reads it as 60)",
+      config: stack(bottle("dev", { pipelock: { max_tunnels_per_minute: 0 } })),
+      expect: [/^bot-bottle:bottles\[0\]\.pipelock\.max_tunnels_per_minute: cannot turn the limit off: pipelock replaces 0 or less with its default of 60; give a whole number from 60 to 60000, or omit it/],
+    },
+    {
+      name: "pipelock: tunnel rate limits out of range or fractional",
+      config: stack(bottle("a", { pipelock: { max_tunnels_per_minute: 30 } }), bottle("b", { pipelock: { max_tunnels_per_minute: 100_000 } }), bottle("c", { pipelock: { max_tunnels_per_minute: 600.5 } })),
+      expect: [
+        /^bot-bottle:bottles\[0\]\.pipelock\.max_tunnels_per_minute: is below pipelock's own default of 60/,
+        /^bot-bottle:bottles\[1\]\.pipelock\.max_tunnels_per_minute: is above 60000/,
+        /^bot-bottle:bottles\[2\]\.pipelock\.max_tunnels_per_minute: must be a whole number; /,
+      ],
+    },
+    {
+      name: "pipelock: tunnel rate limit with pipelock by URL",
+      config: stack(bottle("dev", { pipelock: { url: "http://pipelock:8888", max_tunnels_per_minute: 600 } })),
+      expect: [/^bot-bottle:bottles\[0\]\.pipelock\.max_tunnels_per_minute: only applies to a pipelock container/],
+    },
+    {
       name: "private key pasted as upstream CA",
       config: stack(bottle("dev", { egress_proxy: { routes: [{ host: "a.example" }], upstream_ca_pem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" } })),
       expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.upstream_ca_pem: looks like a private key; /],
@@ -93,6 +137,19 @@ describe("stack config validation", () => {
       for (const e of errors) assert.match(e, /^bot-bottle:\S*: (.+; .+|must .+)/, "every message is `<path>: <what>; <fix>`");
     });
   }
+
+  it("accepts what pipelock accepts in its fields", () => {
+    const parsed = stackConfigSchema.parse(stack(bottle("dev", { pipelock: {
+      extra_hosts: ["*.example.test", "203.0.113.7"],
+      trusted_domains: ["Upstream.Test", "*.upstream.example"],
+      ssrf_ip_allowlist: ["10.0.0.0/8", "172.30.0.0/24", "10.1.2.3/32", "fd00:bb::/64", "::ffff:10.0.0.0/104"],
+      max_tunnels_per_minute: 60,
+    } })));
+    const p = parsed.bottles[0]!.pipelock;
+    assert.ok(p.kind === "container");
+    assert.deepEqual(p.trusted_domains, ["upstream.test", "*.upstream.example"]);
+    assert.equal(p.max_tunnels_per_minute, 60);
+  });
 
   it("collects problems across bottles in one run", () => {
     const errors = errorsOf(stack(bottle("a", { agent: {} as never }), bottle("b", { egress_proxy: { routes: [{ host: "x..y" }] } })));
