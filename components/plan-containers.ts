@@ -8,6 +8,7 @@ import {
   AGENT_CA_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
   PROXY_CA_CERT_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
   PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
+  PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING,
 } from "./constants";
 import { cpusAsReadBack, memorySwapMb } from "./docker-readback";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
@@ -93,6 +94,8 @@ export function planProxy(
     text("EGRESS_PROXY_LISTEN", `0.0.0.0:${PROXY_PORT}`),
     text("EGRESS_PROXY_HEALTH_LISTEN", PROXY_HEALTH_LISTEN),
     text("EGRESS_PROXY_BOTTLE", bottle.name),
+    // only connections to the proxy's address on the agent's network get the bottle's credentials
+    text("EGRESS_PROXY_AGENT_ALIAS", PROXY_ALIAS),
     text("EGRESS_PROXY_IDLE_TIMEOUT_S", String(TUNNEL_IDLE_TIMEOUT_SECONDS)),
     text("HTTPS_PROXY", pipelockUrl),
     text("HTTP_PROXY", pipelockUrl),
@@ -137,5 +140,7 @@ export function planPipelock(bottle: BottleConfig, image: string, configContent:
       { network: { kind: "bottle", role: "outbound" }, aliases: [] },
     ],
     ...resources(PIPELOCK_LIMITS),
+    // the proxy's tunnels fail until pipelock answers: let `docker ps` and the bottle say so
+    healthcheck: { tests: PIPELOCK_HEALTHCHECK, ...PIPELOCK_HEALTHCHECK_TIMING },
   };
 }

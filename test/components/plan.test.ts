@@ -86,6 +86,7 @@ describe("bottle plan", () => {
       EGRESS_PROXY_LISTEN: { kind: "text", text: "0.0.0.0:8080" },
       EGRESS_PROXY_HEALTH_LISTEN: { kind: "text", text: "127.0.0.1:9090" },
       EGRESS_PROXY_BOTTLE: { kind: "text", text: "dev" },
+      EGRESS_PROXY_AGENT_ALIAS: { kind: "text", text: "egress-proxy" },
       // the same idle limit the bottle's pipelock gets (pipelock-config.test.ts)
       EGRESS_PROXY_IDLE_TIMEOUT_S: { kind: "text", text: "600" },
       HTTPS_PROXY: { kind: "text", text: "http://pipelock:8888" },
@@ -108,6 +109,20 @@ describe("bottle plan", () => {
     assert.deepEqual(envMap(proxy).NODE_EXTRA_CA_CERTS, { kind: "text", text: "/etc/egress-proxy/upstream-ca.pem" });
     assert.deepEqual(proxy.uploads.at(-1), { file: "/etc/egress-proxy/upstream-ca.pem", content: { kind: "text", text: pem }, permissions: "0444" });
     assert.equal(envMap(container(p, "agent")).NODE_EXTRA_CA_CERTS?.kind, "text");
+  });
+
+  it("checks pipelock's health with its own subcommand over loopback, in durations Docker reads back", () => {
+    const pipelock = container(plan, "pipelock");
+    assert.deepEqual(pipelock.healthcheck, {
+      tests: ["CMD", "/pipelock", "healthcheck", "--addr", "127.0.0.1:8888"],
+      interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s",
+    });
+    // /health stays on the main listener (reached over loopback); /metrics and /stats move to loopback
+    assert.deepEqual(pipelock.command, ["run", "--config", "/etc/pipelock/pipelock.yaml", "--listen", "0.0.0.0:8888"]);
+    assert.equal(plan.pipelockConfig?.metrics_listen, "127.0.0.1:9090");
+    for (const d of [pipelock.healthcheck!.interval, pipelock.healthcheck!.timeout, pipelock.healthcheck!.startPeriod]) {
+      assert.match(d, /^(?:[1-9][0-9]*m)?(?:[1-9][0-9]*s)$/, "a Go duration as Docker reports it back");
+    }
   });
 
   it("uses pipelock by URL: no pipelock container, no outbound network", () => {
