@@ -17,6 +17,8 @@ export interface ProxySettings {
   /** The upstream proxy URL (pipelock), or undefined when EGRESS_PROXY_UPSTREAM=direct. */
   upstreamProxy: string | undefined;
   idleTimeoutMs: number;
+  /** The name the agent reaches the proxy by; when set, only connections to it are accepted. */
+  agentAlias: string | undefined;
 }
 
 const listenSchema = (what: string) =>
@@ -34,6 +36,7 @@ const settingsSchema = z.strictObject({
   EGRESS_PROXY_BOTTLE: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "EGRESS_PROXY_BOTTLE must be a lower-case name (letters, digits, dashes)"),
   EGRESS_PROXY_IDLE_TIMEOUT_S: z.string().regex(/^[1-9][0-9]{0,5}$/, "EGRESS_PROXY_IDLE_TIMEOUT_S must be a whole number of seconds from 1, e.g. 120"),
   EGRESS_PROXY_UPSTREAM: z.enum(["proxy", "direct"], "EGRESS_PROXY_UPSTREAM must be `proxy` (default: via HTTPS_PROXY) or `direct`"),
+  EGRESS_PROXY_AGENT_ALIAS: z.string().regex(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/, "EGRESS_PROXY_AGENT_ALIAS must be a DNS name such as egress-proxy").optional(),
   HTTPS_PROXY: z.url({ protocol: /^https?$/, error: "HTTPS_PROXY must be an http:// or https:// proxy URL such as http://pipelock:8888" }).optional(),
   HTTP_PROXY: z.url({ protocol: /^https?$/, error: "HTTP_PROXY must be an http:// or https:// proxy URL" }).optional(),
 });
@@ -87,6 +90,7 @@ export function loadSettings(argv: readonly string[], env: Readonly<Record<strin
   };
   const raw = {
     ...Object.fromEntries((Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]).map((k) => [k, pick(k)])),
+    EGRESS_PROXY_AGENT_ALIAS: env.EGRESS_PROXY_AGENT_ALIAS || undefined,
     HTTPS_PROXY: env.HTTPS_PROXY || env.https_proxy || undefined,
     HTTP_PROXY: env.HTTP_PROXY || env.http_proxy || undefined,
   };
@@ -114,6 +118,7 @@ export function loadSettings(argv: readonly string[], env: Readonly<Record<strin
     bottle: s.EGRESS_PROXY_BOTTLE,
     upstreamProxy,
     idleTimeoutMs: Number(s.EGRESS_PROXY_IDLE_TIMEOUT_S) * 1000,
+    agentAlias: s.EGRESS_PROXY_AGENT_ALIAS,
   };
 }
 

@@ -5,16 +5,37 @@
  */
 import type { Socket } from "node:net";
 import type { Mockttp } from "mockttp";
+import { unmapped } from "./agent-network";
+
+type ConnectionSource = { on(event: "connection", cb: (s: Socket) => void): void };
+
+/** mockttp's listening server; it emits every accepted socket, and every socket unwrapped from a tunnel. */
+function connections(server: Mockttp): ConnectionSource {
+  const listener = (server as unknown as { server?: ConnectionSource }).server;
+  if (!listener || typeof listener.on !== "function") {
+    throw new Error("mockttp internals changed: no server to watch connections on; pin mockttp to the tested version");
+  }
+  return listener;
+}
 
 /** Close any agent connection, and any tunnel inside one, after `idleMs` without traffic. */
 export function closeIdleConnections(server: Mockttp, idleMs: number): void {
-  const listener = (server as unknown as { server?: { on(event: "connection", cb: (s: Socket) => void): void } }).server;
-  if (!listener || typeof listener.on !== "function") {
-    throw new Error("mockttp internals changed: no server to set idle timeouts on; pin mockttp to the tested version");
-  }
-  // mockttp emits every accepted socket, and every socket unwrapped from a tunnel, as a connection.
-  listener.on("connection", (socket) => {
+  connections(server).on("connection", (socket) => {
     socket.setTimeout(idleMs, () => socket.destroy());
+  });
+}
+
+/**
+ * Destroy, before a byte is read, every TCP connection that did not arrive at one of `accepted`
+ * (agent-network.ts says why). A socket unwrapped from a tunnel reports its TCP connection's
+ * address or none; either way that connection was checked when it was accepted.
+ */
+export function acceptOnlyAt(server: Mockttp, accepted: ReadonlySet<string>, refused: (local: string, remote: string) => void): void {
+  connections(server).on("connection", (socket) => {
+    const local = unmapped(socket.localAddress);
+    if (local === undefined || accepted.has(local)) return;
+    refused(local, unmapped(socket.remoteAddress) ?? "?");
+    socket.destroy();
   });
 }
 

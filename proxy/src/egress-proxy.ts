@@ -13,7 +13,7 @@ import { DENY_REASONS } from "./decide";
 import { handleExchange, type ExchangeContext } from "./http-exchange";
 import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
-import { closeIdleConnections, http1Only } from "./connection-limits";
+import { acceptOnlyAt, closeIdleConnections, http1Only } from "./connection-limits";
 import { refuseReplayedTunnelRefusals } from "./upstream-proxy-refusal";
 import { upstreamAgents, type UpstreamAgents } from "./upstream-agents";
 import type { RouteTable } from "./route-table";
@@ -30,6 +30,8 @@ export interface EgressProxyOptions {
   sink: AuditSink;
   /** A connection (or tunnel) with no traffic for this long is closed. */
   idleTimeoutMs: number;
+  /** When given, connections that arrive at any other local address are refused (agent-network.ts). */
+  acceptedAddresses?: ReadonlySet<string>;
 }
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -71,6 +73,11 @@ export class EgressProxy {
   async start(): Promise<number> {
     await this.server.start(this.options.port === 0 ? undefined : this.options.port);
     closeIdleConnections(this.server, this.options.idleTimeoutMs);
+    if (this.options.acceptedAddresses) {
+      acceptOnlyAt(this.server, this.options.acceptedAddresses, (local, remote) =>
+        this.event("connection_refused", { reason: "not on the agent network", local, remote }),
+      );
+    }
     await this.install(this.table);
     return this.server.port;
   }

@@ -4,6 +4,7 @@
  */
 import { readFileSync, watch } from "node:fs";
 import path from "node:path";
+import { addressesOfAlias } from "./agent-network";
 import { batchedSink, eventLine } from "./audit-log";
 import { loadSettings, SettingsError } from "./config";
 import { EgressProxy } from "./egress-proxy";
@@ -42,6 +43,13 @@ async function main(): Promise<void> {
   // the key now lives in memory only; nothing the proxy might spawn or dump inherits it
   delete process.env.EGRESS_PROXY_CA_KEY_PEM;
   const ca = { cert: readPem(settings.caCertFile, "EGRESS_PROXY_CA_CERT"), key };
+  let acceptedAddresses: ReadonlySet<string> | undefined;
+  if (settings.agentAlias !== undefined) {
+    acceptedAddresses = await addressesOfAlias(settings.agentAlias);
+    if (acceptedAddresses.size === 0) {
+      fail([`EGRESS_PROXY_AGENT_ALIAS: ${settings.agentAlias} names none of this container's addresses; attach the proxy to the agent's network under that alias`]);
+    }
+  }
   const proxy = new EgressProxy(table, {
     port: settings.port,
     ca,
@@ -49,12 +57,16 @@ async function main(): Promise<void> {
     bottle: settings.bottle,
     sink: log,
     idleTimeoutMs: settings.idleTimeoutMs,
+    ...(acceptedAddresses ? { acceptedAddresses } : {}),
   });
   let ready = false;
   const health = await startHealthServer(settings.health.host, settings.health.port, () => ({ ok: ready, routes: proxy.routeCount }));
   const port = await proxy.start();
   ready = true;
-  proxy.event("started", { port, health_port: health.port, routes: proxy.routeCount, upstream: settings.upstreamProxy ? "proxy" : "direct" });
+  proxy.event("started", {
+    port, health_port: health.port, routes: proxy.routeCount, upstream: settings.upstreamProxy ? "proxy" : "direct",
+    accepting_at: acceptedAddresses ? [...acceptedAddresses].join(",") : "any address",
+  });
 
   const routesFile = settings.routesFile;
   let pending: NodeJS.Timeout | undefined;
