@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One-stop machine setup: Docker engine, base image, pipelock image (in that order).
 # Prints one summary line at the end. pipelock being unavailable (exit 3 of
-# pipelock-image.sh: the Go module proxy here does not serve it) is reported but not
-# fatal unless BB_REQUIRE_PIPELOCK=1.
+# pipelock-image.sh: no pipelock binary or image was given, none is cached) is reported but
+# not fatal unless BB_REQUIRE_PIPELOCK=1.
 set -euo pipefail
 BB_SCRIPT=setup
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
