@@ -88,8 +88,8 @@ const limits = z
         if (!read.ok) ctx.addIssue({ code: "custom", message: `${cpus} ${read.why}; give a CPU count such as 0.25, 0.5, 1 or 1.5` });
       })
       .default(AGENT_DEFAULT_LIMITS.cpus),
-    pids: z.number().int().min(16, "must be at least 16; give the agent's process limit").max(1 << 22)
-      .default(AGENT_DEFAULT_LIMITS.pids),
+    // no default here: a root agent must be able to leave it out (below); the plan applies it
+    pids: z.number().int().min(16, "must be at least 16; give the agent's process limit").max(1 << 22).optional(),
   })
   .prefault({});
 
@@ -101,7 +101,22 @@ const agent = z.strictObject(
     limits,
   },
   { error: (iss) => (iss.code === "invalid_type" ? "is required; set agent: { image: <image> }" : undefined) },
-);
+).superRefine((a, ctx) => {
+  // the provider has no cgroup pids limit, and the kernel does not hold uid 0 to RLIMIT_NPROC
+  if (isRootUser(a.user) && a.limits.pids !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["limits", "pids"],
+      message: "cannot be applied to a root agent (the kernel exempts uid 0 from the process limit); run the agent as a non-root user, or drop limits.pids to run root without one",
+    });
+  }
+});
+
+/** A uid 0 or root user, as `docker run --user` takes it. */
+export function isRootUser(user: string): boolean {
+  const who = user.split(":")[0];
+  return who === "0" || who === "root";
+}
 
 const pipelock = z
   .strictObject({

@@ -3,12 +3,12 @@
  * by URL) pipelock. Every container drops all capabilities, sets no-new-privileges, publishes
  * no port and carries the bottle's labels.
  */
-import type { BottleConfig } from "./config-schema";
+import { isRootUser, type BottleConfig } from "./config-schema";
 import {
   AGENT_CA_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
   PROXY_CA_CERT_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
   PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
-  PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING,
+  PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING, AGENT_DEFAULT_LIMITS,
 } from "./constants";
 import { cpusAsReadBack, memorySwapMb } from "./docker-readback";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
@@ -37,11 +37,6 @@ function resources(limits: { memory_mb: number; cpus: number }) {
   return { memoryMb: limits.memory_mb, memorySwapMb: memorySwapMb(limits.memory_mb), cpus: cpus.text };
 }
 
-/** A uid 0 or root user: RLIMIT_NPROC would count every root process on the host. */
-function isRootUser(user: string): boolean {
-  const who = user.split(":")[0];
-  return who === "0" || who === "root";
-}
 
 /**
  * The agent: internal network only, no alias, no token anywhere, the bottle CA as its whole
@@ -66,8 +61,9 @@ export function planAgent(bottle: BottleConfig): ContainerPlan {
     uploads: [{ file: AGENT_CA_FILE, content: { kind: "ca-cert" }, permissions: "0444" }],
     networks: [{ network: { kind: "bottle", role: "internal" }, aliases: [] }],
     ...resources(agent.limits),
-    // @pulumi/docker 5.2.0 has no cgroup pids limit; RLIMIT_NPROC counts the agent uid's processes
-    ...(isRootUser(agent.user) ? {} : { nproc: agent.limits.pids }),
+    // @pulumi/docker 5.2.0 has no cgroup pids limit; RLIMIT_NPROC counts the agent uid's
+    // processes, and binds no root agent (config-schema.ts refuses `pids` for one)
+    ...(isRootUser(agent.user) ? {} : { nproc: agent.limits.pids ?? AGENT_DEFAULT_LIMITS.pids }),
   };
 }
 

@@ -16,7 +16,8 @@ describe("stack config validation", () => {
     const parsed = stackConfigSchema.parse(stack(bottle("dev")));
     const b = parsed.bottles[0]!;
     assert.equal(b.agent.user, "10001");
-    assert.deepEqual(b.agent.limits, { memory_mb: 2048, cpus: 2, pids: 512 });
+    // pids has no default in the schema: the plan applies 512 to a non-root agent (plan.test.ts)
+    assert.deepEqual(b.agent.limits, { memory_mb: 2048, cpus: 2 });
     assert.equal(b.pipelock.kind, "container");
     assert.equal(parsed.proxyImageName, "bot-bottle/egress-proxy:local");
   });
@@ -122,6 +123,11 @@ describe("stack config validation", () => {
       name: "bad limits",
       config: stack(bottle("dev", { agent: { image: "x", limits: { memory_mb: 1, cpus: 0 } } })),
       expect: [/^bot-bottle:bottles\[0\]\.agent\.limits\.memory_mb: must be at least 64; /, /^bot-bottle:bottles\[0\]\.agent\.limits\.cpus: must be positive; /],
+    },
+    {
+      name: "a process limit on a root agent, which the kernel would not apply",
+      config: stack(bottle("dev", { agent: { image: "x", user: "0:0", limits: { pids: 256 } } })),
+      expect: [/^bot-bottle:bottles\[0\]\.agent\.limits\.pids: cannot be applied to a root agent \(the kernel exempts uid 0 from the process limit\); run the agent as a non-root user, or drop limits\.pids/],
     },
     {
       name: "a CPU count the Docker provider reads back as another amount",
