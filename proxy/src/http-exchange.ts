@@ -31,52 +31,72 @@ export interface ExchangeContext {
   log(record: AuditRecord): void;
 }
 
-/** Handle one request. Never throws: a throw here would end the process, and every bottle's egress. */
+/**
+ * Handle one request. Never throws: a throw here would end the process, and every bottle's
+ * egress. Every request gets exactly one audit line, an internal failure included.
+ */
 export function handleExchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse): void {
   try {
     exchange(ctx, req, res);
   } catch {
+    // failed before the response was watched: nothing else will log this request
+    ctx.log(internalError(ctx.bottle, req));
     res.destroy();
   }
 }
 
 function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse): void {
   res.sendDate = false;
-  const table = ctx.table();
-  const parsed = parseTarget(req.url ?? "");
-  const facts = httpRequestFacts(req, parsed);
-
   // Watched from the start, so that an agent leaving while its form body is read is logged too
-  // (its line waits for the decision).
+  // (its line waits for the decision, or for the failure that replaces it).
   let record: AuditRecord | undefined;
   let early: ResponseSummary | undefined;
   const log = (r: AuditRecord, s: ResponseSummary) => ctx.log(finalRecord(r, s));
   const watch = watchResponse(req, res, (s) => (record ? log(record, s) : (early = s)));
-
-  const proceed = ({ admission, body }: Admitted) => {
-    record = auditRecord(ctx.bottle, admission);
-    if (early) return log(record, early);
-    const d = admission.decision;
-    if (d.verdict === "deny") {
-      closeIfBodyUnread(req, res);
-      res.writeHead(DENY_REASONS[d.reason], denialHeaders(d.reason));
-      res.end(denialBody(d.reason));
-      return;
-    }
-    if (body === undefined && expectsContinue(req)) res.writeContinue();
-    const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
-    res.once("close", release);
-    forward({ req, res, watch, agents: ctx.agents, target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
-      idleTimeoutMs: ctx.idleTimeoutMs,
-      // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
-      headers: upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined) });
+  const settle = (r: AuditRecord): boolean => {
+    record = r;
+    if (early) log(r, early);
+    return early !== undefined;
   };
-  const result = admit(facts, table, formSource(req, res));
-  if (result instanceof Promise) {
-    result.then(proceed).catch(() => res.destroy());
-  } else {
-    proceed(result);
+  // a throw before or after the decision: the line says so, with whatever was already known
+  const fail = () => {
+    const known = record ?? internalError(ctx.bottle, req);
+    settle({ ...known, verdict: "error", reason: "internal error" });
+    res.destroy();
+  };
+
+  try {
+    const table = ctx.table();
+    const parsed = parseTarget(req.url ?? "");
+    const facts = httpRequestFacts(req, parsed);
+    const proceed = ({ admission, body }: Admitted) => {
+      if (settle(auditRecord(ctx.bottle, admission))) return;
+      const d = admission.decision;
+      if (d.verdict === "deny") {
+        closeIfBodyUnread(req, res);
+        res.writeHead(DENY_REASONS[d.reason], denialHeaders(d.reason));
+        res.end(denialBody(d.reason));
+        return;
+      }
+      if (body === undefined && expectsContinue(req)) res.writeContinue();
+      const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
+      res.once("close", release);
+      forward({ req, res, watch, agents: ctx.agents, target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
+        idleTimeoutMs: ctx.idleTimeoutMs,
+        // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
+        headers: upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined) });
+    };
+    const result = admit(facts, table, formSource(req, res));
+    if (result instanceof Promise) result.then(proceed).catch(fail);
+    else proceed(result);
+  } catch {
+    fail();
   }
+}
+
+/** The line of a request the proxy failed itself: no decision was reached, or acting on it threw. */
+function internalError(bottle: string, req: IncomingMessage): AuditRecord {
+  return { bottle, method: (req.method ?? "").slice(0, 32), host: "", path: "", route: null, verdict: "error", reason: "internal error", status: null, bytes: null, duration_ms: null };
 }
 
 function finalRecord(record: AuditRecord, s: ResponseSummary): AuditRecord {

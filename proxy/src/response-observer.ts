@@ -6,7 +6,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UpstreamFailure } from "./upstream-agents";
 
 export interface ResponseSummary {
-  status: number;
+  /** null when nothing was sent: the agent left, or the proxy dropped the connection, before any answer. */
+  status: number | null;
   bytes: number;
   durationMs: number;
   /** Set when the proxy itself failed the request: the upstream proxy refused the tunnel, or an upstream was unreachable. */
@@ -29,11 +30,13 @@ export function watchResponse(req: IncomingMessage, res: ServerResponse, done: (
   const report = (aborted: boolean) => {
     if (reported) return;
     reported = true;
+    const bytes = Math.max(0, req.socket.bytesWritten - bytesAtStart);
     done({
-      // No head sent: Node's parser refused the rest of the request (a bad body framing) and
-      // mockttp answered a bare 400 straight on the socket, or the agent left before any answer.
-      status: res.headersSent ? res.statusCode : 400,
-      bytes: Math.max(0, req.socket.bytesWritten - bytesAtStart),
+      // No head sent but bytes written: Node's parser refused the rest of the request (a bad
+      // body framing) and mockttp answered a bare 400 straight on the socket. Nothing written:
+      // no status was sent, and the line must not claim one.
+      status: res.headersSent ? res.statusCode : bytes > 0 ? 400 : null,
+      bytes,
       durationMs: Number(process.hrtime.bigint() - started) / 1e6,
       upstreamFailure,
       aborted,
