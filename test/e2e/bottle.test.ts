@@ -17,9 +17,9 @@ import { agentCurl } from "./lib/agent";
 import { docker, idsByLabel, inspect } from "./lib/docker-cli";
 import { api } from "./lib/engine-api";
 import { requireEngine } from "./lib/engine-probe";
-import { TYPES } from "./lib/engine-mocks";
+import { TYPES, type JournalEntry } from "./lib/engine-mocks";
 import {
-  addressOn, createRunNetwork, FORWARD_PROXY_IMAGE, gatewayOf, jsonLines, listenOnHost, runFixture, UPSTREAM_IMAGE, type HostListener,
+  addressOn, BASE_IMAGE, createRunNetwork, FORWARD_PROXY_IMAGE, gatewayOf, jsonLines, listenOnHost, runFixture, UPSTREAM_IMAGE, type HostListener,
 } from "./lib/fixtures";
 import { applyProgram } from "./lib/run-program";
 import {
@@ -42,6 +42,11 @@ function routes(apiPaths: string[]): RouteSpec[] {
   ];
 }
 
+/** `action name [fields]`: journal entries as an assertion message may show them (names only). */
+function entries(list: readonly JournalEntry[]): string[] {
+  return list.map((j) => `${j.action} ${j.name}${j.fields ? ` [${j.fields.join(", ")}]` : ""}`);
+}
+
 /** A middle line of a PEM body: enough to recognise it, never the whole secret in a message. */
 function pemLine(pem: string): string {
   const lines = pem.trim().split("\n").filter((l) => !l.startsWith("-----"));
@@ -60,6 +65,8 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
   let egressNet = "";
   let internalNet = "";
   let destroyed = false;
+  /** What the second apply of the same program did (a real `pulumi up` run twice). */
+  let secondApply: JournalEntry[] = [];
   const hostListeners: HostListener[] = [];
 
   const sc = (): Scenario => {
@@ -98,6 +105,9 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     canary = await runFixture(s.runId, { name: `${s.bottle}-canary`, image: UPSTREAM_IMAGE, networks: [{ name: canaryNet, aliases: ["canary"] }] });
 
     await apply(["/allowed/**"]);
+    const mark = s.mocks.journal.length;
+    await apply(["/allowed/**"]);
+    secondApply = s.mocks.journal.slice(mark);
     // the operator's side of `pipelock: { url }`: put the upstream proxy on the bottle's egress network
     await api("POST", `/networks/${encodeURIComponent(egressNet)}/connect`, { Container: forwardProxy, EndpointConfig: { Aliases: [FORWARD_ALIAS] } });
     await waitHealthy(proxy);
@@ -120,6 +130,12 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
       await s.mocks.destroy().catch((e: Error) => console.error(`    e2e teardown: ${e.message}`));
     }
     await cleanupScenario(s);
+  });
+
+  it("changes nothing when the same program is applied a second time", () => {
+    assert.ok(secondApply.length > 0, "the second apply declared resources");
+    const changed = secondApply.filter((j) => j.action !== "same");
+    assert.deepEqual(entries(changed), [], "a second apply of the same program planned changes (fields differ from what the provider reads back)");
   });
 
   it("serves an allowed HTTPS route with the bottle CA and injects the credential exactly once", async () => {
@@ -212,7 +228,26 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.deepEqual(hostHits, [], "servers on the host's bridge addresses were reached");
   });
 
-  it("runs the containers as declared: hardened, no ports, only their networks, owner-only files", async () => {
+  it("lets no other container on the egress network use the proxy: closed before a byte, logged", async () => {
+    // a neighbour on the network the proxy shares with its upstream-proxy hop, as with pipelock by URL
+    const neighbour = await runFixture(sc().runId, {
+      name: `${sc().bottle}-neighbour`, image: BASE_IMAGE, networks: [{ name: egressNet, aliases: [] }], command: ["sleep", "infinity"],
+    });
+    const proxyOnEgress = await addressOn(proxy, egressNet);
+    const upBefore = (await upstreamRequests(sc())).length;
+    // removed here, not at teardown: the bottle's egress network cannot go while it is attached
+    const r = await agentCurl(neighbour, `https://${API_HOST}/allowed/borrowed`, { maxTimeS: 5, proxy: `http://${proxyOnEgress}:8080` })
+      .finally(() => docker(["rm", "-f", neighbour], { allowFailure: true }));
+    assert.notEqual(r.exit, 0, `the neighbour got an answer through the proxy: HTTP ${r.status}`);
+    assert.equal(r.status, 0);
+    const refused = await pollUntil("connection_refused line", async () => (await jsonLines(proxy)).find((l) => l.event === "connection_refused"));
+    assert.deepEqual([refused.reason, refused.local], ["not on the agent network", proxyOnEgress]);
+    assert.equal((await upstreamRequests(sc())).length, upBefore, "the upstream saw the neighbour's request");
+    // the agent, on the internal network, is still served
+    assert.equal((await agentCurl(agent, `https://${API_HOST}/allowed/after-neighbour`)).status, 200);
+  });
+
+  it("runs the containers as declared: hardened, no ports, only their networks, secret-free files", async () => {
     type Info = { Config: { User: string }; HostConfig: { CapDrop: string[] | null; SecurityOpt: string[] | null; Privileged: boolean; PortBindings: unknown }; NetworkSettings: { Networks: Record<string, unknown>; Ports: Record<string, unknown> | null } };
     const a = (await inspect("container", agent)) as unknown as Info;
     const p = (await inspect("container", proxy)) as unknown as Info;
@@ -225,12 +260,13 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.equal(a.Config.User, "10001", "the agent runs as uid 10001");
     assert.deepEqual(Object.keys(a.NetworkSettings.Networks), [internalNet], "the agent is on the internal network only");
     assert.deepEqual(Object.keys(p.NetworkSettings.Networks).sort(), [egressNet, internalNet].sort(), "the proxy is on the internal and egress networks");
-    const modes = await docker(["exec", "-u", "0", proxy, "stat", "-c", "%a %u:%g %n", "/etc/egress-proxy/routes.yaml", "/etc/egress-proxy/ca-key.pem", "/etc/egress-proxy/ca.pem"]);
-    assert.deepEqual(modes.stdout.trim().split("\n"), [
-      "600 0:0 /etc/egress-proxy/routes.yaml",
-      "400 0:0 /etc/egress-proxy/ca-key.pem",
-      "444 0:0 /etc/egress-proxy/ca.pem",
-    ]);
+    assert.equal(p.Config.User, "10002:10002", "the proxy runs as uid 10002");
+    assert.equal((await docker(["exec", proxy, "id", "-u"])).stdout.trim(), "10002");
+    // root-owned and readable: they hold no secret; the CA key is no file at all
+    const modes = await docker(["exec", "-u", "0", proxy, "stat", "-c", "%a %u:%g %n", "/etc/egress-proxy/routes.yaml", "/etc/egress-proxy/ca.pem"]);
+    assert.deepEqual(modes.stdout.trim().split("\n"), ["444 0:0 /etc/egress-proxy/routes.yaml", "444 0:0 /etc/egress-proxy/ca.pem"]);
+    const files = await docker(["exec", "-u", "0", proxy, "ls", "-A", "/etc/egress-proxy"]);
+    assert.deepEqual(files.stdout.trim().split("\n").sort(), ["ca.pem", "routes.yaml", "upstream-ca.pem"]);
     const routesFile = await docker(["exec", "-u", "0", proxy, "cat", "/etc/egress-proxy/routes.yaml"]);
     assert.ok(!routesFile.stdout.includes(FAKE_TOKEN) && !routesFile.stdout.includes(TOKEN_REF), "routes.yaml names a token slot, never the token or its ref");
   });
@@ -266,13 +302,22 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.equal(denied.status, 403, "before the change /v2 is denied");
     const mark = sc().mocks.journal.length;
     const agentId = (await inspect("container", agent))?.Id;
+    const hopId = (await inspect("container", forwardProxy))?.Id;
 
     await apply(["/allowed/**", "/v2/**"]);
     await waitHealthy(proxy);
 
-    const changed = sc().mocks.journal.slice(mark).filter((j) => j.action !== "same").map((j) => `${j.action} ${j.name}`);
-    assert.deepEqual(changed.sort(), [`delete ${sc().bottle}-egress-proxy`, `replace ${sc().bottle}-egress-proxy`].sort(), "only the proxy is replaced");
+    const b = sc().bottle;
+    const journal = sc().mocks.journal.slice(mark);
+    const changed = journal.filter((j) => j.action !== "same");
+    assert.deepEqual(changed.map((j) => `${j.action} ${j.name}`).sort(), [`delete ${b}-egress-proxy`, `replace ${b}-egress-proxy`].sort(), `only the proxy is replaced; changed: ${entries(changed).join("; ")}`);
+    assert.deepEqual(changed.find((j) => j.action === "replace")?.fields, ["uploads"], "the proxy is replaced for its routes file alone");
+    const same = journal.filter((j) => j.action === "same").map((j) => j.name);
+    for (const name of [`${b}-internal`, `${b}-egress`, `${b}-agent`, `${b}-ca-key`, `${b}-ca-cert`, "egress-proxy-image"]) {
+      assert.ok(same.includes(name), `${name} is untouched`);
+    }
     assert.equal((await inspect("container", agent))?.Id, agentId, "the agent container is kept");
+    assert.equal((await inspect("container", forwardProxy))?.Id, hopId, "the upstream-proxy hop is kept");
 
     const upBefore = (await upstreamRequests(sc())).length;
     const r = await agentCurl(agent, `https://${API_HOST}/v2/items`);

@@ -18,12 +18,14 @@ const PROXY_VARS = ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "A
  * `curl` from the agent with its own environment (proxy variables, CA bundle), or with the
  * proxy variables removed (`direct`). Bounded by curl's own timeouts and the exec deadline.
  */
-export async function agentCurl(agent: string, url: string, opts: { method?: string; headers?: string[]; direct?: boolean; maxTimeS?: number } = {}): Promise<CurlResult> {
+export async function agentCurl(agent: string, url: string, opts: { method?: string; headers?: string[]; direct?: boolean; maxTimeS?: number; proxy?: string } = {}): Promise<CurlResult> {
   const maxTime = opts.maxTimeS ?? 15;
   const curl = ["curl", "-sS", "--connect-timeout", String(Math.min(5, maxTime)), "--max-time", String(maxTime), "-o", "-", "-w", "\n%{http_code} %{time_total}"];
   if (opts.method) curl.push("-X", opts.method);
   for (const h of opts.headers ?? []) curl.push("-H", h);
   if (opts.direct) curl.push("--noproxy", "*");
+  // a proxy of the caller's choosing, and no CA check: the point is whether anything answers
+  if (opts.proxy) curl.push("--proxy", opts.proxy, "--insecure");
   const argv = opts.direct ? ["env", ...PROXY_VARS.flatMap((v) => ["-u", v]), ...curl, url] : [...curl, url];
   const r = await docker(["exec", agent, ...argv], { allowFailure: true, timeoutMs: (maxTime + 10) * 1000 });
   const cut = r.stdout.lastIndexOf("\n");

@@ -1,7 +1,8 @@
 /**
- * `docker:index/container:Container` on the local engine, in the Docker provider's order:
- * create (first network, aliases), upload files with their exact modes, connect the other
- * networks, start, then check that it keeps running (`mustRun`). Never pulls an image.
+ * `docker:index/container:Container` on the local engine, in the Docker provider's order
+ * (resource_docker_container_funcs.go, Create): create in network mode `bridge` (its Default),
+ * leave `bridge` and connect each of `networksAdvanced` with its aliases, upload files with their
+ * exact modes, start, then check that it keeps running (`mustRun`). Never pulls an image.
  */
 import { api } from "./engine-api";
 import { readLabels, type Applied } from "./apply-network";
@@ -9,6 +10,8 @@ import type { StrictInputs } from "./strict-inputs";
 import { tarFiles, type TarFile } from "./tar";
 import { pollUntil } from "../../helpers/deadline";
 import { docker } from "./docker-cli";
+
+const MB = 1024 * 1024;
 
 /** A Go duration as Docker's healthcheck takes it (`10s`, `500ms`, `1m30s`), in nanoseconds. */
 export function durationNs(text: string, where: string): number {
@@ -66,6 +69,7 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   caps?.done();
   const securityOpts = inputs.optStrings("securityOpts") ?? [];
   const memoryMb = inputs.optNumber("memory");
+  const memorySwapMb = inputs.optNumber("memorySwap");
   const cpus = inputs.optString("cpus");
   const ulimits = (inputs.optObjects("ulimits") ?? []).map((u) => {
     const v = { Name: u.string("name"), Soft: u.optNumber("soft"), Hard: u.optNumber("hard") };
@@ -82,7 +86,6 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   const imageFound = await api("GET", `/images/${encodeURIComponent(image)}/json`, undefined, { accept: [404] });
   if (imageFound.status === 404) throw new Error(`${inputs.where}: image ${image} is not present locally, and this suite never pulls`);
 
-  const [first, ...rest] = networks;
   const body = {
     Image: image,
     ...(command ? { Cmd: command } : {}),
@@ -93,23 +96,27 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
     HostConfig: {
       CapDrop: capDrop,
       SecurityOpt: securityOpts,
-      ...(memoryMb !== undefined ? { Memory: memoryMb * 1024 * 1024 } : {}),
+      // the provider sends memory and swap only when non-zero (d.GetOk); a positive swap is in MB
+      ...(memoryMb ? { Memory: memoryMb * MB } : {}),
+      ...(memorySwapMb ? { MemorySwap: memorySwapMb > 0 ? memorySwapMb * MB : memorySwapMb } : {}),
       ...(cpus !== undefined ? { NanoCpus: Math.round(Number(cpus) * 1e9) } : {}),
       Ulimits: ulimits,
       RestartPolicy: { Name: restart },
-      NetworkMode: first!.name,
+      NetworkMode: "bridge",
+      Init: false,
     },
-    NetworkingConfig: { EndpointsConfig: { [first!.name]: { Aliases: first!.aliases } } },
   };
   const created = await api("POST", `/containers/create?name=${encodeURIComponent(name)}`, body);
   const id = (created.body as { Id: string }).Id;
   try {
+    // not started yet: the container never runs on the default bridge
+    await api("POST", "/networks/bridge/disconnect", { Container: id, Force: false });
+    for (const n of networks) {
+      await api("POST", `/networks/${encodeURIComponent(n.name)}/connect`, { Container: id, EndpointConfig: { Aliases: n.aliases } });
+    }
     for (const file of uploads) {
       // one archive per file, extracted at /, as the provider does
       await api("PUT", `/containers/${id}/archive?path=/`, undefined, { raw: tarFiles([file]) });
-    }
-    for (const n of rest) {
-      await api("POST", `/networks/${encodeURIComponent(n.name)}/connect`, { Container: id, EndpointConfig: { Aliases: n.aliases } });
     }
     await api("POST", `/containers/${id}/start`);
     if (mustRun) await expectRunning(id, inputs.where, redact);
@@ -120,6 +127,27 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   const info = (await api("GET", `/containers/${id}/json`)).body as { NetworkSettings: { Networks: Record<string, { IPAddress: string; Gateway: string }> } };
   const networkDatas = Object.entries(info.NetworkSettings.Networks).map(([networkName, n]) => ({ networkName, ipAddress: n.IPAddress, gateway: n.Gateway }));
   return { id, state: { ...raw, name, networkDatas } };
+}
+
+/** The fields whose change makes the provider's Update call the engine. */
+const UPDATED_IN_PLACE: readonly string[] = ["restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet", "memorySwap"];
+
+/**
+ * The provider's in-place Update (resource_docker_container_funcs.go): one engine update with the
+ * restart policy and the resource limits, swap only when non-zero. Other fields it leaves alone.
+ */
+export async function updateContainer(id: string, inputs: Record<string, unknown>, changed: readonly string[]): Promise<void> {
+  if (!changed.some((f) => UPDATED_IN_PLACE.includes(f))) return;
+  const n = (field: string): number => (typeof inputs[field] === "number" ? (inputs[field] as number) : 0);
+  const swap = n("memorySwap");
+  await api("POST", `/containers/${id}/update`, {
+    RestartPolicy: { Name: typeof inputs.restart === "string" ? inputs.restart : "no", MaximumRetryCount: n("maxRetryCount") },
+    CpuShares: n("cpuShares"),
+    Memory: n("memory") * MB,
+    MemoryReservation: n("memoryReservation") * MB,
+    CpusetCpus: typeof inputs.cpuSet === "string" ? inputs.cpuSet : "",
+    ...(swap ? { MemorySwap: swap > 0 ? swap * MB : swap } : {}),
+  });
 }
 
 /** The provider re-reads a `mustRun` container until it runs (15 s); one that exited fails. */

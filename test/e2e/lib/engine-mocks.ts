@@ -1,22 +1,30 @@
 /**
  * Pulumi mocks that apply what the program declares to the local Docker engine, the way the
- * Docker and tls providers would, and keep state between applies like the engine does:
+ * Docker and tls providers would, and keep state between applies like the engine does. After a
+ * container or network is created it is read back from the engine as the provider's Read does
+ * (provider-readback.ts); a later apply diffs the inputs against that read-back state, and the
+ * fields Read does not set against the previous inputs:
  *
- *   unchanged inputs      → nothing happens (same id)
- *   changed inputs        → Image: rebuilt in place; everything else: replaced (the providers force
- *                           a new resource on almost every input), deleting first when the program
- *                           asked for deleteBeforeReplace, creating first otherwise
- *   gone from the program → deleted at `finishApply`, newest first
- *   destroy               → everything deleted, newest first
+ *   no change              → nothing happens (same id)
+ *   no ForceNew change     → updated in place (same id; a container gets the provider's engine
+ *                            update); Image: rebuilt in place
+ *   a ForceNew change      → replaced, deleting first when the program asked for
+ *                            deleteBeforeReplace, creating first otherwise
+ *   gone from the program  → deleted at `finishApply`, newest first
+ *   destroy                → everything deleted, newest first
+ *
+ * Each journal entry of an update or a replace names the changed fields, never their values.
  *
  * Secret inputs arrive wrapped; they are unwrapped for the engine and remembered so that every
  * error this file raises is redacted. Nothing here prints an input value.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { applyImage } from "./apply-image";
-import { createContainer, deleteContainer } from "./apply-container";
+import { createContainer, deleteContainer, updateContainer } from "./apply-container";
 import { createNetwork, deleteNetwork, type Applied } from "./apply-network";
 import { createPrivateKey, createSelfSignedCert } from "./apply-tls";
+import { api } from "./engine-api";
+import { diffAgainstRead, diffUnread, readContainer, readNetwork, type FieldChange, type ReadState } from "./provider-readback";
 import { StrictInputs } from "./strict-inputs";
 
 export const TYPES = {
@@ -35,8 +43,18 @@ export interface LiveResource {
   readonly name: string;
   id: string;
   inputs: Record<string, unknown>;
-  digest: string;
   state: Record<string, unknown>;
+  /** What the provider's Read stored (containers, networks): what the next diff sees. */
+  read: ReadState;
+}
+
+export interface JournalEntry {
+  action: Action;
+  type: string;
+  name: string;
+  id: string;
+  /** For an update or a replace: the changed fields (names only). */
+  fields?: string[];
 }
 
 export interface ResourceOptionsSeen {
@@ -58,16 +76,6 @@ function unwrap(value: unknown, secrets: Set<string>, inSecret = false): unknown
   return value;
 }
 
-/** Stable JSON: object keys sorted, so that equal inputs compare equal. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
 export class EngineMocks implements pulumi.runtime.Mocks {
   private readonly live = new Map<string, LiveResource>();
   /** Keys in creation order; teardown walks it backwards. */
@@ -78,7 +86,7 @@ export class EngineMocks implements pulumi.runtime.Mocks {
   /** Options the program gave each resource (recorded by run-program's stack transformation). */
   readonly options = new Map<string, ResourceOptionsSeen>();
   /** What each apply did, in order: tests assert on it. */
-  readonly journal: { action: Action; type: string; name: string; id: string }[] = [];
+  readonly journal: JournalEntry[] = [];
   /** Errors raised while applying (Pulumi may swallow a rejected registration). */
   readonly failures: Error[] = [];
 
@@ -129,26 +137,63 @@ export class EngineMocks implements pulumi.runtime.Mocks {
     if (this.seen.has(key)) throw new Error(`${key}: declared twice in one apply`);
     this.seen.add(key);
     const inputs = unwrap(args.inputs, this.secrets) as Record<string, unknown>;
-    const digest = canonical(inputs);
     const prior = this.live.get(key);
-    if (prior && prior.digest === digest) {
-      this.journal.push({ action: "same", type: args.type, name: args.name, id: prior.id });
+    const changes = prior ? this.changes(prior, inputs) : [];
+    const fields = [...new Set(changes.map((c) => c.field))];
+    const entry = (action: Action, id: string): JournalEntry => ({ action, type: args.type, name: args.name, id, ...(fields.length > 0 ? { fields } : {}) });
+    if (prior && changes.length === 0) {
+      this.journal.push(entry("same", prior.id));
       return { id: prior.id, state: prior.state };
     }
     if (prior && args.type === TYPES.image) {
       const applied = await this.create(args.type, args.name, inputs);
-      Object.assign(prior, { id: applied.id, inputs, digest, state: applied.state });
-      this.journal.push({ action: "update", type: args.type, name: args.name, id: applied.id });
+      Object.assign(prior, { id: applied.id, inputs, state: applied.state });
+      this.journal.push(entry("update", applied.id));
       return { id: applied.id, state: applied.state };
+    }
+    if (prior && changes.every((c) => c.kind === "update")) {
+      await this.update(prior, inputs, changes);
+      this.journal.push(entry("update", prior.id));
+      return { id: prior.id, state: prior.state };
     }
     const deleteFirst = this.options.get(key)?.deleteBeforeReplace ?? false;
     if (prior && deleteFirst) await this.remove(prior);
     const applied = await this.create(args.type, args.name, inputs);
     if (prior && !deleteFirst) await this.remove(prior);
-    this.live.set(key, { key, type: args.type, name: args.name, id: applied.id, inputs, digest, state: applied.state });
+    const read = await this.readBack(args.type, applied.id, inputs);
+    const state = { ...applied.state, ...read };
+    this.live.set(key, { key, type: args.type, name: args.name, id: applied.id, inputs, state, read });
     this.order = [...this.order.filter((k) => k !== key), key];
-    this.journal.push({ action: prior ? "replace" : "create", type: args.type, name: args.name, id: applied.id });
-    return { id: applied.id, state: applied.state };
+    this.journal.push(entry(prior ? "replace" : "create", applied.id));
+    return { id: applied.id, state };
+  }
+
+  /** What the provider would plan: read-back fields against the read state, the rest against the previous inputs. */
+  private changes(prior: LiveResource, inputs: Record<string, unknown>): FieldChange[] {
+    return [...diffUnread(prior.type, prior.inputs, inputs, prior.read), ...diffAgainstRead(prior.type, inputs, prior.read)];
+  }
+
+  /** The provider's Read, which its Create ends with. */
+  private async readBack(type: string, id: string, inputs: Record<string, unknown>): Promise<ReadState> {
+    if (type === TYPES.container) return readContainer((await api("GET", `/containers/${id}/json`)).body as Record<string, unknown>, inputs);
+    if (type === TYPES.network) return readNetwork((await api("GET", `/networks/${id}`)).body as Record<string, unknown>);
+    return {};
+  }
+
+  /**
+   * An in-place update. The SDK then stores the planned state, not a new Read: a changed field
+   * holds what was declared, or leaves the read state when no longer declared (later diffs then
+   * compare it with the inputs).
+   */
+  private async update(prior: LiveResource, inputs: Record<string, unknown>, changes: readonly FieldChange[]): Promise<void> {
+    const top = [...new Set(changes.map((c) => c.field.split(".")[0] ?? c.field))];
+    if (prior.type === TYPES.container) await updateContainer(prior.id, inputs, top);
+    const read = { ...prior.read };
+    for (const f of top) {
+      if (inputs[f] === undefined) delete read[f];
+      else read[f] = inputs[f];
+    }
+    Object.assign(prior, { inputs, read, state: { ...prior.state, ...inputs, ...read } });
   }
 
   private async create(type: string, name: string, inputs: Record<string, unknown>): Promise<Applied> {

@@ -40,6 +40,8 @@ export interface FixtureSpec {
   networks: { name: string; aliases: string[] }[];
   env?: Record<string, string>;
   files?: { file: string; content: string; permissions: string }[];
+  /** Overrides the image's command (e.g. keep a probe container idle for `docker exec`). */
+  command?: string[];
 }
 
 /** Start a fixture container through the same applier the bottle uses, hardened the same way. */
@@ -47,6 +49,7 @@ export async function runFixture(runId: string, spec: FixtureSpec): Promise<stri
   const inputs = {
     name: spec.name,
     image: spec.image,
+    ...(spec.command ? { command: spec.command } : {}),
     envs: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
     uploads: spec.files ?? [],
     networksAdvanced: spec.networks,

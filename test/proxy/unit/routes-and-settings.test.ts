@@ -96,6 +96,7 @@ describe("proxy settings", () => {
       bottle: "bottle",
       upstreamProxy: "http://pipelock:8888",
       idleTimeoutMs: 120_000,
+      agentAlias: undefined,
     });
   });
   it("takes flags over the environment", () => {
