@@ -57,16 +57,24 @@ export function forward(f: Forwarding): void {
   };
   const hasBody = announcesBody(req);
   const resendable = SAFE_METHODS.has(req.method ?? "") && f.body === undefined && !hasBody;
+  // One pool per scheme (upstream-agents.ts): the origin of a connection slot says which.
+  const origin = `${f.scheme}|${hostname}|${f.port}`;
 
-  let upstream: http.ClientRequest;
+  let upstream: http.ClientRequest | undefined;
+  let withdraw: (() => void) | undefined;
   let answer: IncomingMessage | undefined;
   let relayed = false;
   let failed = false;
+  /** End the upstream side, whether it is waiting for a connection slot or under way. */
+  const stopUpstream = () => {
+    withdraw?.();
+    upstream?.destroy();
+  };
   const fail = (err: unknown) => {
     if (failed || relayed) return;
     failed = true;
-    req.unpipe(upstream);
-    upstream.destroy();
+    if (upstream) req.unpipe(upstream);
+    stopUpstream();
     if (res.headersSent) {
       // A parse error after a complete answer (bytes after its end) leaves the answer to finish.
       if (!answer?.complete) res.destroy();
@@ -79,8 +87,26 @@ export function forward(f: Forwarding): void {
     res.end(FAILURE_BODY[failure]);
   };
 
+  // Each attempt first waits for a connection slot of its origin, as long as it may wait for an
+  // answer; the attempt it replaces is no longer current meanwhile.
   const send = (resends: number) => {
-    const attempt = (f.scheme === "https" ? https : http).request(options);
+    upstream = undefined;
+    const gaveUp = () => fail(new UpstreamError("unreachable", "no upstream connection came free"));
+    withdraw = f.agents.slot(origin, f.idleTimeoutMs, (release) => sendOn(resends, release), gaveUp);
+  };
+
+  const sendOn = (resends: number, release: () => void) => {
+    withdraw = undefined;
+    if (failed) return release();
+    let attempt: http.ClientRequest;
+    try {
+      attempt = (f.scheme === "https" ? https : http).request(options);
+    } catch (e) {
+      release();
+      return fail(e);
+    }
+    // Every request emits 'close' once it is done with its socket, answered or not.
+    attempt.once("close", release);
     upstream = attempt;
     const current = () => upstream === attempt && !failed;
     // Node only reports an idle socket; a stalled upstream must not hold the agent's request forever.
@@ -135,13 +161,13 @@ export function forward(f: Forwarding): void {
 
   // The agent went away: stop the upstream exchange too.
   res.once("close", () => {
-    if (!res.writableFinished) upstream.destroy();
+    if (!res.writableFinished) stopUpstream();
   });
   // Also when the answer came before the agent's upload ended: Node then no longer tells the
   // request that its connection closed, and the upstream would wait for the rest of the body.
   if (hasBody && !req.complete) {
     const agentLeft = () => {
-      if (!req.complete) upstream.destroy();
+      if (!req.complete) stopUpstream();
     };
     req.socket.once("close", agentLeft);
     req.once("end", () => req.socket.off("close", agentLeft));

@@ -10,6 +10,10 @@
  * Every new upstream connection is a CONNECT tunnel through the upstream proxy (pipelock) to the
  * route's canonical host name, never an IP the proxy resolved (pipelock checks names); plain
  * `http:` routes are tunnelled too, so pipelock sees every destination the same way.
+ *
+ * pipelock limits new tunnels per domain per minute and refuses more with 429: a request takes
+ * one of its origin's few connection slots first, and waits for one when all are busy, so that a
+ * burst reuses the same tunnels instead of opening one per concurrent request.
  */
 import http from "node:http";
 import https from "node:https";
@@ -29,8 +33,24 @@ export class UpstreamError extends Error {
   }
 }
 
-/** How long an unused upstream connection is kept: below Node's default server keep-alive (5 s). */
+/**
+ * How long an unused upstream connection is kept. pipelock keeps an idle tunnel far longer (a
+ * bottle's `idle_timeout_seconds`, components/pipelock-config.ts): the limit that matters is the
+ * origin's keep-alive, 5 s by default in Node's server (a shorter `Keep-Alive: timeout=N` is
+ * honoured by Node's agent). Keeping longer meets origins' own drops, and a POST written to a
+ * dropped connection fails: only bodiless GET/HEAD/OPTIONS are sent again.
+ */
 const IDLE_POOLED_MS = 4000;
+
+/**
+ * Upstream connections (tunnels) per origin at most; a request beyond them waits for a free one
+ * instead of opening another. A slot opens a new tunnel only after its last one sat unused for
+ * IDLE_POOLED_MS (or the origin closed it): at most 32 x (60 s / 4 s + 1) = 512 a minute, within
+ * the 600 per domain a bottle's pipelock allows. Far below pipelock's 1024 tunnels in all, far
+ * above what an agent's parallel calls need. Origins of one registrable domain (api.x.com,
+ * uploads.x.com; http and https) share pipelock's budget.
+ */
+export const MAX_TUNNELS_PER_ORIGIN = 32;
 
 /** A CONNECT reply larger than this is not a proxy speaking HTTP. */
 const MAX_CONNECT_REPLY = 16 * 1024;
@@ -39,7 +59,13 @@ const MAX_CONNECT_REPLY = 16 * 1024;
 export interface UpstreamAgents {
   http: http.Agent;
   https: https.Agent;
-  /** Close every upstream connection (on shutdown). */
+  /**
+   * Take a connection slot of `origin` (scheme, host and port): `granted` runs once one is free,
+   * with the function that gives it back (after the request's 'close'); `gaveUp` runs instead
+   * after `waitMs` without one. Returns the function that withdraws the wait.
+   */
+  slot(origin: string, waitMs: number, granted: (release: () => void) => void, gaveUp: () => void): () => void;
+  /** Close every upstream connection and end every wait (on shutdown). */
   destroy(): void;
 }
 
@@ -83,14 +109,86 @@ export function upstreamAgents(proxyUrl: string | undefined, idleMs: number): Up
       });
     });
   }) as unknown as typeof secure.createConnection;
+  const slots = new OriginSlots(MAX_TUNNELS_PER_ORIGIN);
   return {
     http: plain,
     https: secure,
+    slot: (origin, waitMs, granted, gaveUp) => slots.take(origin, waitMs, granted, gaveUp),
     destroy: () => {
+      slots.endWaits();
       plain.destroy();
       secure.destroy();
     },
   };
+}
+
+type Waiter = { granted: (release: () => void) => void; gaveUp: () => void; timer: NodeJS.Timeout };
+
+/**
+ * The connection slots of each origin. A request holds one from before it asks the agent for a
+ * socket until it closes, so an origin never has more sockets than slots, counting tunnels still
+ * being opened: Node's own `maxSockets` counts a socket only once an asynchronous
+ * createConnection (our CONNECT) has finished, so it lets a burst open a tunnel per request. Its
+ * queue has no deadline either: here a waiter gives up after its wait limit (the idle limit), so
+ * a pool kept busy by endless streams answers 502 rather than holding a request forever.
+ * First come, first served.
+ */
+class OriginSlots {
+  private readonly origins = new Map<string, { busy: number; waiting: Set<Waiter> }>();
+  constructor(private readonly max: number) {}
+
+  take(origin: string, waitMs: number, granted: (release: () => void) => void, gaveUp: () => void): () => void {
+    let o = this.origins.get(origin);
+    if (!o) this.origins.set(origin, (o = { busy: 0, waiting: new Set() }));
+    if (o.busy < this.max) {
+      o.busy += 1;
+      granted(this.releaser(origin));
+      return () => undefined;
+    }
+    const waiting = o.waiting;
+    const w: Waiter = { granted, gaveUp, timer: setTimeout(() => void (waiting.delete(w), gaveUp()), waitMs) };
+    waiting.add(w);
+    return () => {
+      clearTimeout(w.timer);
+      waiting.delete(w);
+    };
+  }
+
+  /** Give up every wait at once (shutdown). */
+  endWaits(): void {
+    for (const o of this.origins.values()) {
+      for (const w of o.waiting) {
+        clearTimeout(w.timer);
+        w.gaveUp();
+      }
+      o.waiting.clear();
+    }
+  }
+
+  private releaser(origin: string): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // A request's 'close' comes just before its socket is back in the agent's free list: the
+      // next request asks for a socket after that, and reuses it instead of opening a tunnel.
+      process.nextTick(() => this.handOn(origin));
+    };
+  }
+
+  private handOn(origin: string): void {
+    const o = this.origins.get(origin);
+    if (!o) return;
+    const next = o.waiting.values().next();
+    if (next.done) {
+      o.busy -= 1;
+      if (o.busy === 0) this.origins.delete(origin);
+      return;
+    }
+    o.waiting.delete(next.value);
+    clearTimeout(next.value.timer);
+    next.value.granted(this.releaser(origin));
+  }
 }
 
 /** A TCP connection straight to the upstream (EGRESS_PROXY_UPSTREAM=direct). */
