@@ -54,9 +54,9 @@ export const PIPELOCK_METRICS_LISTEN = "127.0.0.1:9090";
  * registrable domain in a sliding minute (default 60; 0 or less is reset to 60, there is no
  * "off"): pipelock v2.3.0 `internal/config/schema.go` (`Monitoring`), `normalize.go`,
  * `internal/scanner/ratelimit.go`. The egress proxy keeps at most 32 upstream tunnels per origin
- * and reuses idle ones; an origin's keep-alive commonly drops idle connections after about 5 s,
- * so the worst case is about 32 new tunnels every 5 s = 384 a minute per host. 600 leaves
- * about 50 % margin for retries and tunnels cut by `max_tunnel_seconds`.
+ * (MAX_TUNNELS_PER_ORIGIN in proxy/src/upstream-agents.ts), reuses idle ones and closes one
+ * unused for 4 s, so its worst case is 32 × (60/4 + 1) = 512 new tunnels a minute per host; 600
+ * leaves a margin for tunnels cut by `max_tunnel_seconds` or by the origin.
  */
 export const PIPELOCK_TUNNELS_PER_MINUTE_PER_HOST = 600;
 /** Bounds of `pipelock.max_tunnels_per_minute`: below pipelock's own 60 bursts fail; above, the limit means nothing. */
