@@ -50,7 +50,9 @@ function addressValue(addr: string): { value: bigint; bits: 32 | 128 } | undefin
   const tail = text.slice(lastColon + 1);
   if (isIP(tail) === 4) {
     // an embedded IPv4 address (`::ffff:10.0.0.0`) fills the last two groups
-    const v4 = addressValue(tail)!.value;
+    const embedded = addressValue(tail);
+    if (embedded === undefined) throw new Error(`internal: embedded IPv4 address ${tail} has no value`);
+    const v4 = embedded.value;
     text = `${text.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
   }
   const [head, rest] = text.split("::") as [string, string | undefined];

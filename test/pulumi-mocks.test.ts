@@ -14,6 +14,12 @@ import { FAKE_ANTHROPIC_KEY, FAKE_GITHUB_TOKEN, FAKE_TOKENS, bottle, stack } fro
 type Components = typeof import("../components");
 let c: Components;
 
+/** `x`, asserting that it is there. */
+function present<T>(x: T | undefined, what: string): T {
+  assert.ok(x !== undefined, `no ${what}`);
+  return x;
+}
+
 const CONTAINER = "docker:index/container:Container";
 const NETWORK = "docker:index/network:Network";
 
@@ -23,7 +29,7 @@ async function run(config: unknown): Promise<{ defined: ReturnType<Components["d
   const defined = c.defineBottles(config, c.tokensFromRecord(FAKE_TOKENS), { proxyContext: "/nonexistent/proxy" });
   const all = Object.values(defined.bottles).flatMap((b) => [
     b.urn, b.ca.key.id, b.ca.cert.id,
-    ...Object.values(b.containers).map((x) => x!.id), ...Object.values(b.networks).map((x) => x!.id),
+    ...Object.values(b.containers).map((x) => present(x, "container").id), ...Object.values(b.networks).map((x) => present(x, "network").id),
   ]);
   await valueOf(pulumi.all([defined.proxyImage.id, ...all]));
   return { defined, resources: recorded.slice(before) };
@@ -60,8 +66,8 @@ describe("bot-bottle program under Pulumi mocks", function () {
     });
 
     it("parents every child to the Bottle component", async () => {
-      const b = defined.bottles.solo!;
-      const urns = await valueOf(pulumi.all([...Object.values(b.containers).map((x) => x!.urn), ...Object.values(b.networks).map((x) => x!.urn), b.ca.key.urn]));
+      const b = present(defined.bottles.solo, "bottle solo");
+      const urns = await valueOf(pulumi.all([...Object.values(b.containers).map((x) => present(x, "container").urn), ...Object.values(b.networks).map((x) => present(x, "network").urn), b.ca.key.urn]));
       for (const urn of urns) assert.match(urn, /::bot-bottle:index:Bottle\$/, urn);
     });
 
@@ -134,7 +140,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
       assert.equal(containsSecret(proxy.inputs.uploads), false, "uploads hold a secret, so the whole list would be secret");
       const uploads = proxy.inputs.uploads as { file: string; content: string; permissions: string }[];
       assert.deepEqual(uploads.map((u) => [u.file, u.permissions]), [["/etc/egress-proxy/routes.yaml", "0444"], ["/etc/egress-proxy/ca.pem", "0444"]]);
-      assert.deepEqual(JSON.parse(uploads[0]!.content), JSON.parse(defined.bottles.solo!.plan.routes.content));
+      assert.deepEqual(JSON.parse(present(uploads[0], "upload").content), JSON.parse(present(defined.bottles.solo, "bottle solo").plan.routes.content));
       assert.equal(containsSecret(proxy.inputs.envs), true);
       const envs = unwrapSecrets(proxy.inputs.envs) as string[];
       assert.ok(envs.includes(`EGRESS_PROXY_CA_KEY_PEM=${FAKE_CA_KEY_PKCS8}`), "the CA key is not in the proxy's env");
@@ -150,7 +156,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
     });
 
     it("outputs the effective egress policy in clear, naming token_ref and never a token", async () => {
-      const policy = defined.outputs.solo!.egressPolicy;
+      const policy = present(defined.outputs.solo, "outputs of solo").egressPolicy;
       assert.equal(await isSecret(policy), false);
       const value = await valueOf(policy);
       assert.deepEqual(value.routes[0], {
@@ -170,7 +176,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
     });
 
     it("outputs how to enter the bottle and read its audit log", async () => {
-      const o = defined.outputs.solo!;
+      const o = present(defined.outputs.solo, "outputs of solo");
       assert.equal(await valueOf(o.enter), "docker exec -it bb-solo-agent sh");
       assert.equal(await valueOf(o.auditLog), "docker logs -f bb-solo-egress-proxy");
       assert.deepEqual(await valueOf(o.containers), { agent: "bb-solo-agent", "egress-proxy": "bb-solo-egress-proxy", pipelock: "bb-solo-pipelock" });
@@ -241,7 +247,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
       assert.equal(tokens.status("nope"), "unset");
       assert.equal(await isSecret(tokens.secret("githubToken")), true);
       const program = (await import("../index")) as { bottles: Record<string, { enter: pulumi.Output<string> }> };
-      assert.equal(await valueOf(program.bottles.fromcfg!.enter), "docker exec -it bb-fromcfg-agent sh");
+      assert.equal(await valueOf(present(program.bottles.fromcfg, "bottle fromcfg").enter), "docker exec -it bb-fromcfg-agent sh");
     });
   });
 });

@@ -48,9 +48,18 @@ function escapesAreUtf8(path: string): boolean {
   }
 }
 
+/** Whether `s` holds a control byte (NUL to 0x1f, or DEL) or a space. */
+function hasControlByte(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /** Why a raw path could be read two ways, or undefined when it is canonical. */
 export function pathProblem(target: string): PathProblem | undefined {
-  if (/[\x00-\x20\x7f]/.test(target)) return "control or NUL byte";
+  if (hasControlByte(target)) return "control or NUL byte";
   if (/[^\x21-\x7e]/.test(target)) return "non-ASCII byte";
   if (target.includes("#")) return "fragment";
   // Legacy url.parse (mockttp's passthrough) and WHATWG URL percent-encode these on the way out,

@@ -13,7 +13,7 @@ export interface Authority {
 
 /** Parse `host[:port]` or `[v6]:port` without normalising anything; undefined when malformed. */
 export function parseAuthority(value: string): Authority | undefined {
-  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:\[\]@\s/]*)(?::([0-9]{1,5}))?$/.exec(value);
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]@\s/]*)(?::([0-9]{1,5}))?$/.exec(value);
   if (!m || !m[1]) return undefined;
   const port = m[2] === undefined ? undefined : Number(m[2]);
   if (port !== undefined && (port < 1 || port > 65535 || String(port) !== m[2])) return undefined;

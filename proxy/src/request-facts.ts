@@ -60,8 +60,10 @@ export interface ParsedTarget {
 export function parseTarget(raw: string): ParsedTarget {
   const m = /^(https?):\/\/([^/?#]*)(.*)$/is.exec(raw);
   if (!m) return { scheme: undefined, authority: undefined, target: raw };
-  const scheme = m[1]!.toLowerCase() as "http" | "https";
-  return { scheme, authority: m[2]!, target: m[3] === "" ? "/" : m[3]! };
+  const [, schemeText, authority, rest] = m;
+  if (schemeText === undefined || authority === undefined || rest === undefined) throw new Error("internal: request target match without its groups");
+  const scheme = schemeText.toLowerCase() as "http" | "https";
+  return { scheme, authority, target: rest === "" ? "/" : rest };
 }
 
 /** Facts of a plain HTTP request on our own request path (never pre-processed by mockttp). */
@@ -145,7 +147,7 @@ function authority(hostname: string, port: number): string {
 /** The path and query mockttp's WebSocket passthrough sends upstream: legacy `url.parse` of `req.url`. */
 function forwardedTarget(reqUrl: string): string {
   try {
-    // eslint-disable-next-line n/no-deprecated-api -- must mirror mockttp's own parsing exactly.
+    // the deprecated url.parse on purpose: must mirror mockttp's own parsing exactly.
     const parsed = url.parse(reqUrl);
     return `${parsed.pathname || "/"}${parsed.search || ""}`;
   } catch {

@@ -24,11 +24,12 @@ const RESPONSE_FRAMING = new Set(["transfer-encoding"]);
 
 function connectionListed(raw: readonly string[]): Set<string> {
   const listed = new Set<string>();
+  // index loops, not headerPairs: this runs on every request, and pairs would allocate
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== "connection") continue;
-    for (const token of raw[i + 1]!.split(",")) {
-      const name = token.trim().toLowerCase();
-      if (name && !NEVER_CONNECTION_LISTED.has(name)) listed.add(name);
+    if ((raw[i] ?? "").toLowerCase() !== "connection") continue;
+    for (const token of (raw[i + 1] ?? "").split(",")) {
+      const listedName = token.trim().toLowerCase();
+      if (listedName && !NEVER_CONNECTION_LISTED.has(listedName)) listed.add(listedName);
     }
   }
   return listed;
@@ -39,10 +40,10 @@ export function upstreamRequestHeaders(raw: readonly string[], stripped: Readonl
   const listed = connectionListed(raw);
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
+    const name = raw[i] ?? "";
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || listed.has(lower) || isStrippedHeader(name, stripped)) continue;
-    out.push(name, raw[i + 1]!);
+    out.push(name, raw[i + 1] ?? "");
   }
   if (credential) out.push(credential.header, credential.reveal());
   return out;
@@ -53,9 +54,10 @@ export function agentResponseHeaders(raw: readonly string[]): string[] {
   const listed = connectionListed(raw);
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
+    const name = raw[i] ?? "";
+    const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || RESPONSE_FRAMING.has(lower) || listed.has(lower)) continue;
-    out.push(raw[i]!, raw[i + 1]!);
+    out.push(name, raw[i + 1] ?? "");
   }
   return out;
 }
@@ -63,6 +65,11 @@ export function agentResponseHeaders(raw: readonly string[]): string[] {
 /** Node's flat `[name, value, name, value]` header list as pairs. */
 export function headerPairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i];
+    const value = flat[i + 1];
+    if (name === undefined || value === undefined) throw new Error(`internal: hole at ${i} in a raw header list`);
+    out.push([name, value]);
+  }
   return out;
 }

@@ -20,6 +20,7 @@ export function webSocketAdmitter(table: RouteTable, onAdmit: (req: MockttpReque
     const d = admission.decision;
     if (d.verdict === "allow") {
       req.rawHeaders = req.rawHeaders.filter(([name]) => !isStrippedHeader(name, table.stripped));
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- mockttp's own headers object, edited in place for the passthrough
       for (const name of Object.keys(req.headers)) if (isStrippedHeader(name, table.stripped)) delete req.headers[name];
       // mockttp resolves the target in DNS for non-loopback clients; every upgrade leaves by name
       // through the upstream proxy, and the bottle has no DNS for outside names (a 10 s stall).

@@ -58,7 +58,8 @@ describe("adversarial: one truthful decision line per request", function () {
         return now.length >= 1 ? now : undefined;
       }, 5000);
       checked++;
-      const line = lines[0]!;
+      const line = lines[0];
+      assert.ok(line, `${c.id}: no decision line`);
       const expectedVerdict = x.layer === "proxy" ? "deny" : x.status === 502 ? "error" : "allow";
       const problems = [
         lines.length !== 1 && `${lines.length} lines`,

@@ -128,7 +128,9 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < targets.length; i = next++) {
-        const [scheme, pieces] = targets[i]!;
+        const target = targets[i];
+        assert.ok(target, `no target ${i}`);
+        const [scheme, pieces] = target;
         const head = Buffer.from(`GET ${scheme}${pieces.join("")} HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n`, "latin1");
         const { timedOut } = await sendAndSettle(await connect(f.proxy.port), head, 10_000, true);
         assert.ok(!timedOut, `no answer and no close for ${head.toString("latin1").split("\r\n")[0]}`);
@@ -166,7 +168,8 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     for (let i = 0; i < 150; i++) {
       const s = await connect(f.proxy.port);
       s.on("error", () => undefined);
-      const text = partials[i % partials.length]!;
+      const text = partials[i % partials.length];
+      assert.ok(text !== undefined, `no partial request ${i % partials.length}`);
       if (text) s.write(text);
       if (i % 3 === 0) s.end(); // half-close: our side done writing, the proxy's side still open
       held.push(s);
@@ -225,7 +228,8 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < sets.length; i = next++) {
-        const headers = sets[i]!;
+        const headers = sets[i];
+        assert.ok(headers, `no header set ${i}`);
         const hasHost = headers.some(([k]) => k.toLowerCase() === "host");
         // One set in ten goes to an allowed host (forwarded, credentials stripped), the rest to a
         // host no route names: both go through the parser and the policy; only the first costs
@@ -312,7 +316,9 @@ describe("adversarial: malformed routes.yaml files are refused at start-up, nami
       assert.equal(r.code, 2, r.stderr);
       const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
       assert.equal(lines.length, 1, `expected one line, got: ${r.stderr}`);
-      const line = JSON.parse(lines[0]!) as { event: string; problems: string };
+      const first = lines[0];
+      assert.ok(first !== undefined, `expected one line, got: ${r.stderr}`);
+      const line = JSON.parse(first) as { event: string; problems: string };
       assert.equal(line.event, "startup_failed");
       assert.match(line.problems, expected);
       assert.ok(!r.stderr.includes(FAKE_TOKENS.github) && !r.stdout.includes(FAKE_TOKENS.github));

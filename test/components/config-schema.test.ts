@@ -14,7 +14,8 @@ function errorsOf(config: unknown, t = tokens): string[] {
 describe("stack config validation", () => {
   it("accepts the fixture and fills defaults", () => {
     const parsed = stackConfigSchema.parse(stack(bottle("dev")));
-    const b = parsed.bottles[0]!;
+    const b = parsed.bottles[0];
+    assert.ok(b, "no bottle");
     assert.equal(b.agent.user, "10001");
     // pids has no default in the schema: the plan applies 512 to a non-root agent (plan.test.ts)
     assert.deepEqual(b.agent.limits, { memory_mb: 2048, cpus: 2 });
@@ -151,7 +152,8 @@ describe("stack config validation", () => {
       ssrf_ip_allowlist: ["10.0.0.0/8", "172.30.0.0/24", "10.1.2.3/32", "fd00:bb::/64", "::ffff:10.0.0.0/104"],
       max_tunnels_per_minute: 60,
     } })));
-    const p = parsed.bottles[0]!.pipelock;
+    const p = parsed.bottles[0]?.pipelock;
+    assert.ok(p, "no bottle");
     assert.ok(p.kind === "container");
     assert.deepEqual(p.trusted_domains, ["upstream.test", "*.upstream.example"]);
     assert.equal(p.max_tunnels_per_minute, 60);

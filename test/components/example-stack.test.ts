@@ -13,6 +13,6 @@ describe("the documented example stack", () => {
     );
     const result = loadStack(config, tokensFromRecord({ githubToken: "x", anthropicKey: "y" }));
     assert.ok(result.ok, result.ok ? "" : result.errors.join("\n"));
-    assert.deepEqual(result.value.plans[0]!.tokenSlots.map((s) => s.tokenRef), ["githubToken", "anthropicKey"]);
+    assert.deepEqual(result.value.plans[0]?.tokenSlots.map((s) => s.tokenRef), ["githubToken", "anthropicKey"]);
   });
 });

@@ -10,7 +10,18 @@ import { FAKE_TOKENS, bottle, stack } from "./fixtures";
 function planOf(config: unknown): BottlePlan {
   const result = loadStack(config, tokensFromRecord(FAKE_TOKENS));
   if (!result.ok) assert.fail(result.errors.join("\n"));
-  return result.value.plans[0]!;
+  const plan = result.value.plans[0];
+  assert.ok(plan, "no plan");
+  return plan;
+}
+
+/** The single file uploaded into the pipelock container. */
+function pipelockUpload(plan: BottlePlan) {
+  const pipelock = plan.containers.find((c) => c.role === "pipelock");
+  assert.ok(pipelock, "no pipelock container");
+  const upload = pipelock.uploads[0];
+  assert.ok(upload, "no upload into pipelock");
+  return upload;
 }
 
 describe("pipelock config", () => {
@@ -27,8 +38,7 @@ describe("pipelock config", () => {
       dlp: { include_defaults: true },
       logging: { format: "json", output: "stdout", include_allowed: true, include_blocked: true },
     });
-    const pipelock = plan.containers.find((c) => c.role === "pipelock")!;
-    const upload = pipelock.uploads[0]!;
+    const upload = pipelockUpload(plan);
     assert.equal(upload.file, "/etc/pipelock/pipelock.yaml");
     assert.deepEqual(upload.content.kind === "text" && JSON.parse(upload.content.text), plan.pipelockConfig);
   });
@@ -108,11 +118,12 @@ describe("pipelock config, checked by pipelock itself", () => {
 
   it("accepts a rendered config using every option", () => {
     const plan = everyOption();
-    const file = plan.pipelockConfig!;
+    const file = plan.pipelockConfig;
+    assert.ok(file, "no pipelock config");
     assert.equal(file.fetch_proxy.monitoring.max_requests_per_minute, 900);
     assert.equal(file.metrics_listen, "127.0.0.1:9090");
     // the uploaded text itself, not a re-serialisation
-    const content = plan.containers.find((c) => c.role === "pipelock")!.uploads[0]!.content;
+    const content = pipelockUpload(plan).content;
     assert.equal(content.kind, "text");
     const result = pipelockCheck(binary, content.kind === "text" ? content.text : "");
     assert.ok(result.ok, `pipelock check refused the rendered config: ${result.said}`);
@@ -131,7 +142,9 @@ describe("pipelock config, checked by pipelock itself", () => {
   ];
   for (const b of bypasses) {
     it(`${b.refusal ? "refuses" : "accepts, but the schema refuses"}: ${b.name}`, () => {
-      const file = structuredClone(everyOption().pipelockConfig!);
+      const rendered = everyOption().pipelockConfig;
+      assert.ok(rendered, "no pipelock config");
+      const file = structuredClone(rendered);
       b.edit(file);
       const result = pipelockCheck(binary, file);
       if (b.refusal) assert.match(result.said, b.refusal, "pipelock check refused it for another reason");

@@ -5,7 +5,9 @@ import { FAKE_TOKENS, bottle, stack } from "./fixtures";
 function planOf(config: unknown): BottlePlan {
   const result = loadStack(config, tokensFromRecord(FAKE_TOKENS));
   if (!result.ok) assert.fail(result.errors.join("\n"));
-  return result.value.plans[0]!;
+  const plan = result.value.plans[0];
+  assert.ok(plan, "no plan");
+  return plan;
 }
 
 function container(plan: BottlePlan, role: ContainerPlan["role"]): ContainerPlan {
@@ -120,7 +122,9 @@ describe("bottle plan", () => {
     // /health stays on the main listener (reached over loopback); /metrics and /stats move to loopback
     assert.deepEqual(pipelock.command, ["run", "--config", "/etc/pipelock/pipelock.yaml", "--listen", "0.0.0.0:8888"]);
     assert.equal(plan.pipelockConfig?.metrics_listen, "127.0.0.1:9090");
-    for (const d of [pipelock.healthcheck!.interval, pipelock.healthcheck!.timeout, pipelock.healthcheck!.startPeriod]) {
+    const healthcheck = pipelock.healthcheck;
+    assert.ok(healthcheck, "no pipelock healthcheck");
+    for (const d of [healthcheck.interval, healthcheck.timeout, healthcheck.startPeriod]) {
       assert.match(d, /^(?:[1-9][0-9]*m)?(?:[1-9][0-9]*s)$/, "a Go duration as Docker reports it back");
     }
   });

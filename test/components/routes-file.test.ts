@@ -6,7 +6,9 @@ import { FAKE_TOKENS, bottle, stack } from "./fixtures";
 function planOf(config: unknown): BottlePlan {
   const result = loadStack(config, tokensFromRecord(FAKE_TOKENS));
   if (!result.ok) assert.fail(result.errors.join("\n"));
-  return result.value.plans[0]!;
+  const plan = result.value.plans[0];
+  assert.ok(plan, "no plan");
+  return plan;
 }
 
 describe("routes.yaml rendering", () => {
@@ -49,7 +51,7 @@ describe("routes.yaml rendering", () => {
       { host: "api.anthropic.com", auth: { header: "x-api-key", token_ref: "anthropicKey" } },
     ] } })), tokensFromRecord(FAKE_TOKENS));
     assert.ok(result.ok);
-    assert.deepEqual(result.value.plans[1]!.tokenSlots, [{ slot: "EGRESS_PROXY_TOKEN_1", tokenRef: "anthropicKey" }]);
+    assert.deepEqual(result.value.plans[1]?.tokenSlots, [{ slot: "EGRESS_PROXY_TOKEN_1", tokenRef: "anthropicKey" }]);
   });
 
   it("rejects what the proxy would reject, at the user's field", () => {

@@ -62,8 +62,8 @@ function registrableDomain(host: string): string {
 
 /** The host of a CONNECT target `name:port` or `[v6]:port`. */
 function targetHost(target: string): string {
-  const m = /^\[([^\]]*)\](?::\d*)?$/.exec(target);
-  if (m) return m[1]!;
+  const v6 = /^\[([^\]]*)\](?::\d*)?$/.exec(target)?.[1];
+  if (v6 !== undefined) return v6;
   const i = target.lastIndexOf(":");
   return i === -1 ? target : target.slice(0, i);
 }

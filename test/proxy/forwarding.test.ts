@@ -150,7 +150,9 @@ describe("egress proxy: TLS sessions upstream", function () {
         for (const host of Object.keys(resumed)) {
           // Each answer closes its connection, so every request needs a new one upstream.
           const server = https.createServer({ ...leafCertificate(upstreamCa, `DNS:${host}`), ticketKeys }, (_req, res) => res.writeHead(200, { connection: "close" }).end("ok"));
-          server.on("secureConnection", (s) => resumed[host]!.push(s.isSessionReused()));
+          const resumptions = resumed[host];
+          assert.ok(resumptions, `no resumption log for ${host}`);
+          server.on("secureConnection", (s) => resumptions.push(s.isSessionReused()));
           await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
           servers.push(server);
           ports[`${host}:443`] = (server.address() as AddressInfo).port;

@@ -53,7 +53,8 @@ describe("egress proxy: odd upstream answers and unread bodies", function () {
             if (path === FRESH_ONLY && served > 0) return void socket.destroy();
             if (path === "/early") socket.once("close", () => earlyClosed.push(Date.now()));
             served += 1;
-            const reply = REPLIES[path] ?? REPLIES["/ok"]!;
+            const reply = REPLIES[path] ?? REPLIES["/ok"];
+            assert.ok(reply, "no reply for /ok");
             socket.write(reply.bytes, "latin1");
             if (reply.close) socket.end();
           });

@@ -71,7 +71,8 @@ export async function startAdversarialFixture(routes: unknown, env: Record<strin
         const probe = req.rawHeaders.find(([k]) => k.toLowerCase() === "x-corpus-case")?.[1];
         seenWebSockets.push({ method: req.method, path: req.path, rawHeaders: req.rawHeaders, rawTrailers: [], body: "", probe });
       });
-      forwardHosts = Object.fromEntries(CORPUS_HOSTS.map((h) => [h, recorder!.port]));
+      const recorderPort = recorder.port;
+      forwardHosts = Object.fromEntries(CORPUS_HOSTS.map((h) => [h, recorderPort]));
       // The route's IP literal is verified against the certificate's IP addresses upstream.
       ipFront = await startIpTlsFront(upstreamCa, "127.0.0.1", recorder.port);
       forwardHosts["127.0.0.1:8088"] = ipFront.port;

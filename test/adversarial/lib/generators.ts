@@ -25,18 +25,20 @@ export const BASE_HOSTS = ["api.github.com", "a.example.com", "b.a.example.com",
 /** Hostile spellings of an IPv4 address: decimal, hex, octal, short forms, mapped IPv6. */
 export function ipSpellings(ip: string): string[] {
   const parts = ip.split(".").map(Number);
-  const n = ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+  const [a, b, c, d] = parts;
+  if (a === undefined || b === undefined || c === undefined || d === undefined) throw new Error(`not a dotted IPv4 address: ${ip}`);
+  const n = ((a << 24) >>> 0) + (b << 16) + (c << 8) + d;
   return [
     String(n),
     `0x${n.toString(16)}`,
     `0${n.toString(8)}`,
     parts.map((p) => `0x${p.toString(16)}`).join("."),
     parts.map((p) => `0${p.toString(8)}`).join("."),
-    `${parts[0]}.${(parts[1]! << 16) + (parts[2]! << 8) + parts[3]!}`,
-    `${parts[0]}.${parts[1]}.${(parts[2]! << 8) + parts[3]!}`,
+    `${a}.${(b << 16) + (c << 8) + d}`,
+    `${a}.${b}.${(c << 8) + d}`,
     parts.map((p) => String(p).padStart(3, "0")).join("."),
     `[::ffff:${ip}]`,
-    `[::ffff:${((parts[0]! << 8) + parts[1]!).toString(16)}:${((parts[2]! << 8) + parts[3]!).toString(16)}]`,
+    `[::ffff:${((a << 8) + b).toString(16)}:${((c << 8) + d).toString(16)}]`,
     `${ip}.`,
   ];
 }
@@ -47,7 +49,11 @@ const casing = (s: string, mask: number) => [...s].map((ch, i) => ((mask >> i % 
 export const hostSpelling = fc
   .tuple(fc.constantFrom(...BASE_HOSTS), fc.nat(), fc.nat({ max: 14 }))
   .map(([h, mask, k]) => {
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(h) && k < 11) return ipSpellings(h)[k]!;
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(h) && k < 11) {
+      const spelt = ipSpellings(h)[k];
+      if (spelt === undefined) throw new Error(`no IPv4 spelling ${k}`);
+      return spelt;
+    }
     if (k === 11) return `${h}.`;
     if (k === 12) return h.replace("a", "%61");
     if (k === 13) return `user@${h}`;

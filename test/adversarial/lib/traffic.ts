@@ -94,7 +94,8 @@ export async function runAgent(id: number, o: AgentOptions): Promise<void> {
   let kept: tls.TLSSocket | undefined;
   const timeoutMs = o.timeoutMs ?? 15_000;
   for (let i = id; !o.until(); i++) {
-    const kind = o.allowedOnly ? KINDS[0]! : SCHEDULE[i % SCHEDULE.length]!;
+    const kind = o.allowedOnly ? KINDS[0] : SCHEDULE[i % SCHEDULE.length];
+    if (kind === undefined) throw new Error("no traffic kinds");
     const started = Date.now();
     const healthy = o.expectHealthy();
     let res: { status: number; head: string } | undefined;

@@ -54,7 +54,8 @@ export function checkOutcome(c: CorpusCase, o: CaseOutcome): void {
     assert.equal(x.layer, "upstream", seen);
     const mine = o.upstream.filter((u) => u.probe === c.id);
     assert.equal(mine.length, 1, `${c.id}: upstream must see the request exactly once; ${seen}`);
-    const up = mine[0]!;
+    const up = mine[0];
+    assert.ok(up, `${c.id}: upstream must see the request exactly once; ${seen}`);
     if (e.status !== 101) {
       assert.equal(up.path, e.path ?? c.request.target ?? "/", `${c.id}: path upstream`);
       assert.equal(up.method, e.method ?? c.request.method ?? "GET", `${c.id}: method upstream`);

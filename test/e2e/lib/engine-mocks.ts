@@ -188,11 +188,9 @@ export class EngineMocks implements pulumi.runtime.Mocks {
   private async update(prior: LiveResource, inputs: Record<string, unknown>, changes: readonly FieldChange[]): Promise<void> {
     const top = [...new Set(changes.map((c) => c.field.split(".")[0] ?? c.field))];
     if (prior.type === TYPES.container) await updateContainer(prior.id, inputs, top);
-    const read = { ...prior.read };
-    for (const f of top) {
-      if (inputs[f] === undefined) delete read[f];
-      else read[f] = inputs[f];
-    }
+    const undeclared = new Set(top.filter((f) => inputs[f] === undefined));
+    const read: ReadState = Object.fromEntries(Object.entries(prior.read).filter(([f]) => !undeclared.has(f)));
+    for (const f of top) if (!undeclared.has(f)) read[f] = inputs[f];
     Object.assign(prior, { inputs, read, state: { ...prior.state, ...inputs, ...read } });
   }
 

@@ -4,13 +4,12 @@
  * same EngineMocks carries state from one apply to the next.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as pulumiSettings from "@pulumi/pulumi/runtime/settings";
 import type { EngineMocks } from "./engine-mocks";
-
-type Components = typeof import("../../../components");
 
 /** Drains Pulumi's RPC queue (an @internal export, not in the typings; absent → resolved). */
 function waitForRPCs(): Promise<void> {
-  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs?: () => Promise<void> };
+  const settings = pulumiSettings as { waitForRPCs?: () => Promise<void> };
   return settings.waitForRPCs ? settings.waitForRPCs() : Promise.resolve();
 }
 
@@ -29,7 +28,7 @@ function withDeadline<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
 export async function applyProgram(mocks: EngineMocks, config: unknown, tokens: Record<string, string>): Promise<Record<string, unknown>> {
   await pulumi.runtime.setMocks(mocks, "bot-bottle", "e2e", false);
   // loaded after setMocks, as Pulumi programs under mocks must be
-  const components = require("../../../components") as Components;
+  const components = await import("../../../components");
   mocks.beginApply();
   // a failed registration surfaces as an unhandled rejection inside the SDK: count it as a failure
   const onUnhandled = (e: unknown) => {
