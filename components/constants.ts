@@ -54,7 +54,7 @@ export const PIPELOCK_METRICS_LISTEN = "127.0.0.1:9090";
  * registrable domain in a sliding minute (default 60; 0 or less is reset to 60, there is no
  * "off"): pipelock v2.3.0 `internal/config/schema.go` (`Monitoring`), `normalize.go`,
  * `internal/scanner/ratelimit.go`. The egress proxy keeps at most 32 upstream tunnels per origin
- * (MAX_TUNNELS_PER_ORIGIN in proxy/src/upstream-agents.ts), reuses idle ones and closes one
+ * (MAX_TUNNELS_PER_ORIGIN in proxy/src/transport/upstream-agents.ts), reuses idle ones and closes one
  * unused for 4 s, so its worst case is 32 × (60/4 + 1) = 512 new tunnels a minute per host; 600
  * leaves a margin for tunnels cut by `max_tunnel_seconds` or by the origin.
  */

@@ -4,7 +4,7 @@
  * reach" is answered without reading the config. It names each credential's `token_ref`,
  * never a value.
  */
-import type { Route } from "../proxy/src/routes-schema";
+import type { Route } from "../proxy/src/policy/routes-schema";
 import type { RouteConfig } from "./config-schema";
 
 export interface EgressPolicyRoute {

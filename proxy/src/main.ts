@@ -4,13 +4,15 @@
  */
 import { readFileSync, watch } from "node:fs";
 import path from "node:path";
-import { addressesOfAlias } from "./agent-network";
-import { batchedSink, eventLine } from "./audit-log";
+import { addressesOfAlias } from "./transport/agent-network";
+import { batchedSink, eventLine } from "./policy/audit-log";
 import { loadSettings, SettingsError } from "./config";
-import { EgressProxy } from "./egress-proxy";
-import { startHealthServer } from "./health-server";
+import { EgressProxy } from "./mockttp/egress-proxy";
+import { selfCheck } from "./mockttp/self-check";
+import { startHealthServer } from "./transport/health-server";
 import { oneAtATime } from "./one-at-a-time";
-import { loadRouteTable, RouteTableError } from "./route-table";
+import { RouteTableError } from "./policy/route-table";
+import { loadRouteTable } from "./routes-file";
 
 const log = batchedSink((chunk) => process.stdout.write(chunk));
 // Also on a crash or process.exit(): the lines of the last turn are written before the end.
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
       fail([`EGRESS_PROXY_AGENT_ALIAS: ${settings.agentAlias} names none of this container's addresses; attach the proxy to the agent's network under that alias`]);
     }
   }
+  // mockttp's private parts, by what they do (mockttp/self-check.ts): a mismatch stops the start
+  await selfCheck(ca).catch((e: unknown) => fail([`mockttp self-check: ${e instanceof Error ? e.message : String(e)}; pin mockttp to the tested version (4.6.5)`]));
   const proxy = new EgressProxy(table, {
     port: settings.port,
     ca,

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { parseRoutesFile } from "../../proxy/src/routes-schema";
+import { parseRoutesFile } from "../../proxy/src/policy/routes-schema";
 import { loadStack, tokensFromRecord, type BottlePlan } from "../../components";
 import { FAKE_TOKENS, bottle, stack } from "./fixtures";
 

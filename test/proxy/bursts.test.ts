@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type tls from "node:tls";
-import { MAX_TUNNELS_PER_ORIGIN } from "../../proxy/src/upstream-agents";
+import { MAX_TUNNELS_PER_ORIGIN } from "../../proxy/src/transport/upstream-agents";
 import { agentRequest, tunnel } from "../helpers/agent-client";
 import { startConnectProxy, type ConnectProxy } from "../helpers/connect-proxy";
 import { pollUntil } from "../helpers/deadline";

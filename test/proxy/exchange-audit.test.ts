@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import type { AuditRecord } from "../../proxy/src/audit-log";
-import { handleExchange, type ExchangeContext } from "../../proxy/src/http-exchange";
-import { buildRouteTable, type RouteTable } from "../../proxy/src/route-table";
-import { upstreamAgents } from "../../proxy/src/upstream-agents";
+import type { AuditRecord } from "../../proxy/src/policy/audit-log";
+import { handleExchange, type ExchangeContext } from "../../proxy/src/transport/http-exchange";
+import { buildRouteTable, type RouteTable } from "../../proxy/src/policy/route-table";
+import { upstreamAgents } from "../../proxy/src/transport/upstream-agents";
 import { pollUntil } from "../helpers/deadline";
 
 const ROUTES = { version: 1, routes: [{ host: "open.test", plain_http: true }] };

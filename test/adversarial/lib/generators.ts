@@ -4,9 +4,9 @@
  * at those routes with one name sometimes replaced by a hostile spelling.
  */
 import fc from "fast-check";
-import type { RequestFacts } from "../../../proxy/src/decide";
-import { isIpLiteral } from "../../../proxy/src/host";
-import { routeSchema, type Route } from "../../../proxy/src/routes-schema";
+import type { RequestFacts } from "../../../proxy/src/policy/decide";
+import { isIpLiteral } from "../../../proxy/src/policy/host";
+import { routeSchema, type Route } from "../../../proxy/src/policy/routes-schema";
 
 // ---- generators -------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decide, type RequestFacts } from "../../../proxy/src/decide";
-import { pathMatches } from "../../../proxy/src/path-pattern";
-import { routesFileSchema, type Route } from "../../../proxy/src/routes-schema";
+import { decide, type RequestFacts } from "../../../proxy/src/policy/decide";
+import { pathMatches } from "../../../proxy/src/policy/path-pattern";
+import { routesFileSchema, type Route } from "../../../proxy/src/policy/routes-schema";
 
 const routes: Route[] = routesFileSchema.parse({
   version: 1,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { credentialFor } from "../../../proxy/src/credentials";
-import { parseTarget } from "../../../proxy/src/request-facts";
-import { agentResponseHeaders, upstreamRequestHeaders } from "../../../proxy/src/upstream-headers";
+import { credentialFor } from "../../../proxy/src/policy/credentials";
+import { parseTarget } from "../../../proxy/src/transport/request-facts";
+import { agentResponseHeaders, upstreamRequestHeaders } from "../../../proxy/src/policy/upstream-headers";
 
 const STRIPPED = new Set(["authorization", "proxy-authorization", "x-api-key"]);
 const BEARER = credentialFor({ scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" }, "FAKE-TOKEN");

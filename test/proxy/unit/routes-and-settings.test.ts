@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { loadSettings, SettingsError } from "../../../proxy/src/config";
-import { credentialFor, loadTokens } from "../../../proxy/src/credentials";
-import { buildRouteTable, RouteTableError } from "../../../proxy/src/route-table";
-import { parseRoutesFile } from "../../../proxy/src/routes-schema";
+import { credentialFor, loadTokens } from "../../../proxy/src/policy/credentials";
+import { buildRouteTable, RouteTableError } from "../../../proxy/src/policy/route-table";
+import { parseRoutesFile } from "../../../proxy/src/policy/routes-schema";
 
 const TOKEN = "FAKE-unit-token-9d2e-do-not-leak";
 

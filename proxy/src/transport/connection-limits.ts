@@ -5,22 +5,12 @@
  */
 import type { Socket } from "node:net";
 import type { Mockttp } from "mockttp";
+import { connectionEvents, tunnelChain } from "../mockttp/internals";
 import { unmapped } from "./agent-network";
-
-type ConnectionSource = { on(event: "connection", cb: (s: Socket) => void): void };
-
-/** mockttp's listening server; it emits every accepted socket, and every socket unwrapped from a tunnel. */
-function connections(server: Mockttp): ConnectionSource {
-  const listener = (server as unknown as { server?: ConnectionSource }).server;
-  if (!listener || typeof listener.on !== "function") {
-    throw new Error("mockttp internals changed: no server to watch connections on; pin mockttp to the tested version");
-  }
-  return listener;
-}
 
 /** Close any agent connection, and any tunnel inside one, after `idleMs` without traffic. */
 export function closeIdleConnections(server: Mockttp, idleMs: number): void {
-  connections(server).on("connection", (socket) => {
+  connectionEvents(server).on("connection", (socket) => {
     socket.setTimeout(idleMs, () => socket.destroy());
   });
 }
@@ -31,7 +21,7 @@ export function closeIdleConnections(server: Mockttp, idleMs: number): void {
  * address or none; either way that connection was checked when it was accepted.
  */
 export function acceptOnlyAt(server: Mockttp, accepted: ReadonlySet<string>, refused: (local: string, remote: string) => void): void {
-  connections(server).on("connection", (socket) => {
+  connectionEvents(server).on("connection", (socket) => {
     const local = unmapped(socket.localAddress);
     if (local === undefined || accepted.has(local)) return;
     refused(local, unmapped(socket.remoteAddress) ?? "?");
@@ -48,9 +38,7 @@ const answering = new WeakMap<Socket, number>();
  * bounds the wait with a 502 instead. Returns the function that restores the idle limit.
  */
 export function holdWhileAnswering(socket: Socket, idleMs: number): () => void {
-  const chain: Socket[] = [];
-  // mockttp wraps each intercepted tunnel in a TLSSocket whose `_parent` is the tunnel's socket.
-  for (let s: Socket | undefined = socket; s && chain.length < 4; s = (s as Socket & { _parent?: Socket })._parent) chain.push(s);
+  const chain = tunnelChain(socket);
   for (const s of chain) {
     answering.set(s, (answering.get(s) ?? 0) + 1);
     s.setTimeout(0);

@@ -4,7 +4,7 @@
  * agent waits for it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FormBodySource } from "./admission";
+import type { FormBodySource } from "../policy/admission";
 
 /** True when the request announced a body (by length or chunked framing). */
 export function announcesBody(req: IncomingMessage): boolean {

@@ -8,17 +8,17 @@
  * worked around one by one (design.md section 4).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { admit, type Admitted } from "./admission";
-import { auditRecord, type AuditRecord } from "./audit-log";
+import { admit, type Admitted } from "../policy/admission";
+import { auditRecord, type AuditRecord } from "../policy/audit-log";
 import { holdWhileAnswering } from "./connection-limits";
-import { DENY_REASONS } from "./decide";
-import { denialBody, denialHeaders } from "./denial";
+import { DENY_REASONS } from "../policy/decide";
+import { denialBody, denialHeaders } from "../policy/denial";
 import { forward } from "./forward";
 import { closeIfBodyUnread, expectsContinue, formSource } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
 import { watchResponse, type ResponseSummary } from "./response-observer";
-import type { RouteTable } from "./route-table";
-import { upstreamRequestHeaders } from "./upstream-headers";
+import type { RouteTable } from "../policy/route-table";
+import { upstreamRequestHeaders } from "../policy/upstream-headers";
 import type { UpstreamAgents } from "./upstream-agents";
 
 export interface ExchangeContext {

@@ -1,22 +1,21 @@
 /**
  * The egress proxy: mockttp terminates the agent's connections (CONNECT, TLS with leaf
  * certificates minted from the bottle CA); plain requests then take our own request path
- * (http-exchange.ts) and WebSocket upgrades take mockttp's rules. One audit line per decision.
+ * (transport/http-exchange.ts) and WebSocket upgrades take mockttp's rules. One audit line per decision.
  * Reloading swaps the route table; connections already open stay open and their next request
  * meets the new table.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import * as mockttp from "mockttp";
-import type { Admission } from "./admission";
-import { auditLine, auditRecord, eventLine, type AuditSink } from "./audit-log";
-import { DENY_REASONS } from "./decide";
-import { handleExchange, type ExchangeContext } from "./http-exchange";
+import type { Admission } from "../policy/admission";
+import { auditLine, auditRecord, eventLine, type AuditSink } from "../policy/audit-log";
+import { DENY_REASONS } from "../policy/decide";
+import { handleExchange, type ExchangeContext } from "../transport/http-exchange";
 import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
-import { acceptOnlyAt, closeIdleConnections, http1Only } from "./connection-limits";
-import { refuseReplayedTunnelRefusals } from "./upstream-proxy-refusal";
-import { upstreamAgents, type UpstreamAgents } from "./upstream-agents";
-import type { RouteTable } from "./route-table";
+import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
+import { refuseReplayedTunnelRefusals, takeRequestPath } from "./internals";
+import { upstreamAgents, type UpstreamAgents } from "../transport/upstream-agents";
+import type { RouteTable } from "../policy/route-table";
 import { webSocketAdmitter } from "./websocket-admission";
 
 export interface EgressProxyOptions {
@@ -30,11 +29,27 @@ export interface EgressProxyOptions {
   sink: AuditSink;
   /** A connection (or tunnel) with no traffic for this long is closed. */
   idleTimeoutMs: number;
-  /** When given, connections that arrive at any other local address are refused (agent-network.ts). */
+  /** When given, connections that arrive at any other local address are refused (transport/agent-network.ts). */
   acceptedAddresses?: ReadonlySet<string>;
 }
 
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+/** mockttp as the proxy runs it; the start-up self-check (self-check.ts) runs the same. */
+export function serverOptions(ca: { cert: string; key: string }): mockttp.MockttpOptions {
+  return {
+    https: {
+      cert: ca.cert,
+      key: ca.key,
+      // mockttp spreads these into tls.createServer; its type lists only minVersion.
+      tlsServerOptions: { minVersion: "TLSv1.2", ...({ ALPNCallback: http1Only } as object) },
+    },
+    http2: false,
+    recordTraffic: false,
+    // Only WebSocket upgrades are pre-processed by mockttp, and they have no body to keep.
+    maxBodySize: 0,
+    cors: false,
+    suggestChanges: false,
+  };
+}
 
 export class EgressProxy {
   private readonly server: mockttp.Mockttp;
@@ -45,20 +60,7 @@ export class EgressProxy {
     this.table = table;
     refuseReplayedTunnelRefusals();
     this.agents = upstreamAgents(options.upstreamProxy, options.idleTimeoutMs);
-    this.server = mockttp.getLocal({
-      https: {
-        cert: options.ca.cert,
-        key: options.ca.key,
-        // mockttp spreads these into tls.createServer; its type lists only minVersion.
-        tlsServerOptions: { minVersion: "TLSv1.2", ...({ ALPNCallback: http1Only } as object) },
-      },
-      http2: false,
-      recordTraffic: false,
-      // Only WebSocket upgrades are pre-processed by mockttp, and they have no body to keep.
-      maxBodySize: 0,
-      cors: false,
-      suggestChanges: false,
-    });
+    this.server = mockttp.getLocal(serverOptions(options.ca));
     const context: ExchangeContext = {
       table: () => this.table,
       agents: this.agents,
@@ -118,13 +120,3 @@ export class EgressProxy {
   }
 }
 
-/**
- * mockttp hands every parsed request to its connect app (`server.app`), which it passes to its
- * listener at `start()`. Replacing that app before start puts our request path in its place;
- * mockttp keeps its connection, TLS and WebSocket handling.
- */
-function takeRequestPath(server: mockttp.Mockttp, listener: RequestListener): void {
-  const holder = server as unknown as { app?: unknown };
-  if (typeof holder.app !== "function") throw new Error("mockttp internals changed: no request listener to replace; pin mockttp to the tested version");
-  holder.app = listener;
-}

@@ -4,11 +4,11 @@
  * per request; an allowed upgrade loses the agent's credentials and goes upstream by the
  * canonical host name the policy decided on.
  */
-import { admitHeadOnly, isStrippedHeader, type Admission } from "./admission";
-import { isIpLiteral } from "./host";
+import { admitHeadOnly, isStrippedHeader, type Admission } from "../policy/admission";
+import { isIpLiteral } from "../policy/host";
 import type { MockttpRequest } from "./mockttp-types";
-import type { RouteTable } from "./route-table";
-import { webSocketFacts } from "./request-facts";
+import type { RouteTable } from "../policy/route-table";
+import { webSocketFacts } from "../transport/request-facts";
 
 /** The admission function of one route table generation; `onAdmit` runs once per upgrade. */
 export function webSocketAdmitter(table: RouteTable, onAdmit: (req: MockttpRequest, admission: Admission) => void): (req: MockttpRequest) => Admission {

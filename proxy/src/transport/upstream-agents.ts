@@ -20,7 +20,7 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { REFUSED_TUNNEL } from "./upstream-proxy-refusal";
+import { REFUSED_TUNNEL } from "../mockttp/internals";
 
 /** Why a request could not be sent upstream, as the audit line and the 502 body say it. */
 export type UpstreamFailure = "refused" | "unreachable";

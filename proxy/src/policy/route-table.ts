@@ -2,8 +2,6 @@
  * A loaded, validated policy: routes from `routes.yaml` plus the credentials their slots name.
  * Built whole or not at all, so a reload either swaps in a complete table or keeps the old one.
  */
-import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import { credentialFor, loadTokens, strippedHeaderNames, type Credential } from "./credentials";
 import { parseRoutesFile, type Route } from "./routes-schema";
 
@@ -36,21 +34,4 @@ export function buildRouteTable(doc: unknown, env: Readonly<Record<string, strin
     return credentialFor(r.auth, token);
   });
   return { routes, credentials, stripped: strippedHeaderNames(routes) };
-}
-
-/** Read and build a route table from a YAML (or JSON) file. */
-export function loadRouteTable(file: string, env: Readonly<Record<string, string | undefined>>): RouteTable {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new RouteTableError([`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`]);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new RouteTableError([`${file}: not valid YAML or JSON (${(e as Error).message.split("\n")[0]})`]);
-  }
-  return buildRouteTable(doc, env);
 }

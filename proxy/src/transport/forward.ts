@@ -5,11 +5,11 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import { isIpLiteral } from "./host";
+import { isIpLiteral } from "../policy/host";
 import { announcesBody, closeIfBodyUnread } from "./request-body";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
-import { agentResponseHeaders, headerPairs } from "./upstream-headers";
+import { agentResponseHeaders, headerPairs } from "../policy/upstream-headers";
 
 const FAILURE_BODY: Record<UpstreamFailure, string> = {
   refused: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy (pipelock) refused the connection" }),

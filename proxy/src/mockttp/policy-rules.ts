@@ -1,16 +1,16 @@
 /**
  * The mockttp rules of one route table, for WebSocket upgrades (plain requests never reach
- * mockttp's rules: http-exchange.ts handles them). Every upgrade meets exactly one admission
+ * mockttp's rules: transport/http-exchange.ts handles them). Every upgrade meets exactly one admission
  * decision; each WebSocket route has its own passthrough rule, each deny reason its own refusal,
  * and a final catch-all refuses. One request rule denies everything too, so that nothing could
  * ever reach mockttp's unmatched-request reply (which echoes headers, Authorization included).
  */
 import * as mockttp from "mockttp";
-import type { Admission } from "./admission";
-import { DENY_REASONS, type DenyReason } from "./decide";
-import { DENIAL_HEADER, denialBody, denialHeaders } from "./denial";
+import type { Admission } from "../policy/admission";
+import { DENY_REASONS, type DenyReason } from "../policy/decide";
+import { DENIAL_HEADER, denialBody, denialHeaders } from "../policy/denial";
 import type { MockttpRequest } from "./mockttp-types";
-import type { RouteTable } from "./route-table";
+import type { RouteTable } from "../policy/route-table";
 
 const { requestSteps, webSocketSteps, matchers, completionCheckers } = mockttp;
 

@@ -1,46 +1,20 @@
 /**
  * The thin adapter from a request to the pure `RequestFacts` that `decide` reads. mockttp keeps
  * the CONNECT target, the TLS SNI and whether the last hop was encrypted on the socket under its
- * own symbols; we load them from its module file so that we read what its TLS layer recorded.
+ * own symbols (read through mockttp/internals.ts), so that we read what its TLS layer recorded.
  *
  * Two shapes arrive here: plain HTTP requests as Node parsed them (our own request path, see
  * http-exchange.ts), and WebSocket upgrades after mockttp's pre-processing (its rules still
  * carry those).
  */
 import type { IncomingMessage } from "node:http";
-import path from "node:path";
 import url from "node:url";
-import { splitTarget } from "./canonical-path";
-import type { RequestFacts } from "./decide";
-import { isMethodParameter, OVERRIDE_HEADERS } from "./method-override";
-import type { MockttpRequest } from "./mockttp-types";
-import { headerPairs } from "./upstream-headers";
-
-interface SocketSymbols {
-  LastTunnelAddress: symbol;
-  LastHopEncrypted: symbol;
-  TlsMetadata: symbol;
-}
-// The package's export map hides util/, so resolve the file next to its entry point.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const symbols: SocketSymbols = require(path.join(path.dirname(require.resolve("mockttp")), "util", "socket-extensions.js"));
-if (![symbols.LastTunnelAddress, symbols.LastHopEncrypted, symbols.TlsMetadata].every((s) => typeof s === "symbol")) {
-  throw new Error("mockttp internals changed: socket-extensions symbols not found; pin mockttp to the tested version");
-}
-
-/** What mockttp's TLS and tunnel layer recorded about the connection a request came on. */
-interface ConnectionFacts {
-  connectAuthority: string | undefined;
-  sni: string | undefined;
-  encrypted: boolean;
-}
-
-function connectionFacts(socket: object): ConnectionFacts {
-  const s = socket as Record<symbol, unknown>;
-  const tunnel = s[symbols.LastTunnelAddress];
-  const tls = s[symbols.TlsMetadata] as { sniHostname?: string } | undefined;
-  return { connectAuthority: typeof tunnel === "string" ? tunnel : undefined, sni: tls?.sniHostname || undefined, encrypted: s[symbols.LastHopEncrypted] === true };
-}
+import { splitTarget } from "../policy/canonical-path";
+import type { RequestFacts } from "../policy/decide";
+import { isMethodParameter, OVERRIDE_HEADERS } from "../policy/method-override";
+import { connectionFacts, type ConnectionFacts } from "../mockttp/internals";
+import type { MockttpRequest } from "../mockttp/mockttp-types";
+import { headerPairs } from "../policy/upstream-headers";
 
 /** A request target as Node received it: origin-form (`/a?b`) or absolute-form (`http://h/a?b`). */
 export interface ParsedTarget {

@@ -4,7 +4,6 @@
  * this turns away `0x7f.1`, `2130706433`, `127.1`, percent-encoded names and the like, so that an
  * IP literal cannot hide behind another spelling.
  */
-import { isIP } from "node:net";
 
 export interface Authority {
   host: string;
@@ -33,9 +32,22 @@ export function canonicalHost(host: string): string | undefined {
   return parsed === lower ? lower : undefined;
 }
 
-/** True for IPv4 dotted quads and bracketed IPv6 literals (after canonicalisation). */
+const DOTTED_QUAD = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * True for IPv4 dotted quads and IPv6 literals, bracketed or not: the forms a canonical host
+ * takes. Checked without node:net, so that the policy layer imports no socket module; the WHATWG
+ * URL parser, which made the host canonical, is the judge of IPv6.
+ */
 export function isIpLiteral(host: string): boolean {
-  return isIP(host.startsWith("[") ? host.slice(1, -1) : host) !== 0;
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (DOTTED_QUAD.test(bare)) return true;
+  if (!bare.includes(":")) return false;
+  try {
+    return new URL(`http://[${bare}]/`).hostname.length > 2;
+  } catch {
+    return false;
+  }
 }
 
 /** Does a route host (`api.example.com` or `*.example.com`) cover this canonical host? */

@@ -1,0 +1,109 @@
+/**
+ * Every use of a private part of mockttp 4.6.5, or of the https-proxy-agent it loads, in one
+ * place. Each accessor fails at start-up, naming what moved, if the part is not there; and
+ * `selfCheck` (run once the proxy listens) drives a real request through them, so that a part
+ * that is there but behaves otherwise fails the start too, not a request later.
+ *
+ *   server.app                  mockttp's request listener, replaced by our request path
+ *   server.server               its listening server, whose `connection` events we watch
+ *   util/socket-extensions.js   the socket symbols under which it records CONNECT target, SNI, TLS
+ *   socket._parent              the tunnel socket under each TLS socket it unwraps
+ *   HttpsProxyAgent.connect     patched so that a refused tunnel is an error, not a fake response
+ */
+import type { ClientRequest, IncomingMessage, RequestListener } from "node:http";
+import type { Socket } from "node:net";
+import path from "node:path";
+import type { Mockttp } from "mockttp";
+
+const MOVED = "pin mockttp to the tested version (4.6.5)";
+
+/** Put `listener` in place of mockttp's request listener; call before `start()`. */
+export function takeRequestPath(server: Mockttp, listener: RequestListener): void {
+  const holder = server as unknown as { app?: unknown };
+  if (typeof holder.app !== "function") throw new Error(`mockttp internals changed: no request listener (server.app) to replace; ${MOVED}`);
+  holder.app = listener;
+}
+
+type ConnectionSource = { on(event: "connection", cb: (s: Socket) => void): void };
+
+/** mockttp's listening server (after `start()`): it emits every accepted socket and every socket unwrapped from a tunnel. */
+export function connectionEvents(server: Mockttp): ConnectionSource {
+  const listener = (server as unknown as { server?: ConnectionSource }).server;
+  if (!listener || typeof listener.on !== "function") throw new Error(`mockttp internals changed: no server (server.server) to watch connections on; ${MOVED}`);
+  return listener;
+}
+
+interface SocketSymbols {
+  LastTunnelAddress: symbol;
+  LastHopEncrypted: symbol;
+  TlsMetadata: symbol;
+}
+// The package's export map hides util/, so resolve the file next to its entry point.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a file the export map does not list
+const symbols: SocketSymbols = require(path.join(path.dirname(require.resolve("mockttp")), "util", "socket-extensions.js"));
+if (![symbols.LastTunnelAddress, symbols.LastHopEncrypted, symbols.TlsMetadata].every((s) => typeof s === "symbol")) {
+  throw new Error(`mockttp internals changed: socket-extensions symbols not found; ${MOVED}`);
+}
+
+/** What mockttp's TLS and tunnel layer recorded about the connection a request came on. */
+export interface ConnectionFacts {
+  connectAuthority: string | undefined;
+  sni: string | undefined;
+  encrypted: boolean;
+}
+
+export function connectionFacts(socket: object): ConnectionFacts {
+  const s = socket as Record<symbol, unknown>;
+  const tunnel = s[symbols.LastTunnelAddress];
+  const tls = s[symbols.TlsMetadata] as { sniHostname?: string } | undefined;
+  return { connectAuthority: typeof tunnel === "string" ? tunnel : undefined, sni: tls?.sniHostname || undefined, encrypted: s[symbols.LastHopEncrypted] === true };
+}
+
+/** A socket and the tunnel sockets under it: mockttp wraps each intercepted tunnel in a TLSSocket whose `_parent` is the tunnel. */
+export function tunnelChain(socket: Socket): Socket[] {
+  const chain: Socket[] = [];
+  for (let s: Socket | undefined = socket; s && chain.length < 4; s = (s as Socket & { _parent?: Socket })._parent) chain.push(s);
+  return chain;
+}
+
+/** The message prefix of a refused tunnel, recognised by the response observer. */
+export const REFUSED_TUNNEL = "upstream proxy refused the tunnel";
+
+interface AgentModule {
+  HttpsProxyAgent: { prototype: { connect(req: ClientRequest, opts: unknown): Promise<{ destroy(): void }> } };
+}
+
+let refusalPatched = false;
+
+/**
+ * When the upstream proxy (pipelock) refuses a tunnel, https-proxy-agent hands the client a fake
+ * socket that replays the refusal, so mockttp relayed pipelock's bare 403 to the agent as if the
+ * upstream API had sent it. Patch the agent that mockttp loads (idempotent) so that a refusal is
+ * an error: mockttp fails the WebSocket upgrade as an upstream failure instead.
+ */
+export function refuseReplayedTunnelRefusals(): void {
+  if (refusalPatched) return;
+  const fromMockttp = require.resolve("https-proxy-agent", { paths: [path.dirname(require.resolve("mockttp"))] });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the copy mockttp itself loads, found by path
+  const { HttpsProxyAgent } = require(fromMockttp) as AgentModule;
+  const connect = HttpsProxyAgent.prototype.connect;
+  if (typeof connect !== "function") throw new Error(`https-proxy-agent internals changed: no connect(); ${MOVED}`);
+  HttpsProxyAgent.prototype.connect = async function (this: unknown, req: ClientRequest, opts: unknown) {
+    let refusedWith: number | undefined;
+    const onConnect = (res: Pick<IncomingMessage, "statusCode">) => {
+      if (res.statusCode !== 200) refusedWith = res.statusCode;
+    };
+    req.once("proxyConnect", onConnect);
+    try {
+      const socket = await connect.call(this, req, opts);
+      if (refusedWith !== undefined) {
+        socket.destroy();
+        throw Object.assign(new Error(`${REFUSED_TUNNEL} (${refusedWith})`), { code: "E_UPSTREAM_PROXY_REFUSED" });
+      }
+      return socket;
+    } finally {
+      req.off("proxyConnect", onConnect);
+    }
+  };
+  refusalPatched = true;
+}
