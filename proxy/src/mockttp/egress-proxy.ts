@@ -10,13 +10,12 @@ import type { Admission } from "../policy/admission";
 import { auditLine, auditRecord, eventLine, type AuditSink } from "../policy/audit-log";
 import { DENY_REASONS } from "../policy/decide";
 import { handleExchange, type ExchangeContext } from "../transport/http-exchange";
-import type { MockttpRequest } from "./mockttp-types";
 import { policyRules } from "./policy-rules";
 import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
 import { refuseReplayedTunnelRefusals, takeRequestPath } from "./internals";
 import { upstreamAgents, type UpstreamAgents } from "../transport/upstream-agents";
 import type { RouteTable } from "../policy/route-table";
-import { webSocketAdmitter } from "./websocket-admission";
+import { prepareUpgrade, webSocketAdmitter } from "./websocket-admission";
 
 export interface EgressProxyOptions {
   /** Port to listen on (all interfaces: mockttp binds no specific address); 0 picks a free one. */
@@ -101,14 +100,16 @@ export class EgressProxy {
   }
 
   private async install(table: RouteTable): Promise<void> {
-    const admit = webSocketAdmitter(table, (req, a) => this.logWebSocket(req, a));
-    const rules = policyRules(table, admit, this.options.upstreamProxy);
+    const rules = policyRules(table, webSocketAdmitter(table), this.options.upstreamProxy, (req, admission) => {
+      this.logWebSocket(admission);
+      prepareUpgrade(req, admission, table);
+    });
     await this.server.setRequestRules(...rules.request);
     await this.server.setWebSocketRules(...rules.webSocket);
   }
 
   /** WebSocket upgrades are logged when admitted: after that the connection is a tunnel of frames. */
-  private logWebSocket(req: MockttpRequest, admission: Admission): void {
+  private logWebSocket(admission: Admission): void {
     const d = admission.decision;
     const status = d.verdict === "deny" ? DENY_REASONS[d.reason] : null;
     this.options.sink(auditLine({ ...auditRecord(this.options.bottle, admission), status }));

@@ -9,6 +9,7 @@
  *   util/socket-extensions.js   the socket symbols under which it records CONNECT target, SNI, TLS
  *   socket._parent              the tunnel socket under each TLS socket it unwraps
  *   HttpsProxyAgent.connect     patched so that a refused tunnel is an error, not a fake response
+ *   WsStepLookup                its table of WebSocket step implementations, given one of ours
  */
 import type { ClientRequest, IncomingMessage, RequestListener } from "node:http";
 import type { Socket } from "node:net";
@@ -106,4 +107,45 @@ export function refuseReplayedTunnelRefusals(): void {
     }
   };
   refusalPatched = true;
+}
+
+/** A WebSocket rule step of ours: runs `run(req)` and lets the rule go on to its next step. */
+export interface ContinueStep {
+  readonly type: typeof CONTINUE_STEP;
+  run(req: unknown): void;
+  explain(): string;
+}
+
+const CONTINUE_STEP = "bot-bottle-continue";
+
+interface StepTable {
+  [type: string]: { isFinal?: boolean; prototype: object };
+}
+
+let stepRegistered = false;
+
+/**
+ * A step that runs our code before a WebSocket rule's final step. mockttp has no public hook
+ * between a rule's matching and its passthrough; its rules build each step from the
+ * implementation its lookup table names, and copy the step's fields onto it, so a non-final
+ * implementation of ours in that table runs `run` (a field of the step) and continues.
+ */
+export function continueStep(label: string, run: (req: unknown) => void): ContinueStep {
+  if (!stepRegistered) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file the export map does not list
+    const impls = require(path.join(path.dirname(require.resolve("mockttp")), "rules", "websockets", "websocket-step-impls.js")) as { WsStepLookup?: StepTable };
+    const table = impls.WsStepLookup;
+    if (!table || typeof table["ws-passthrough"]?.prototype !== "object") throw new Error(`mockttp internals changed: no WebSocket step table (WsStepLookup); ${MOVED}`);
+    class ContinueStepImpl {
+      static readonly isFinal = false;
+      declare run: (req: unknown) => void;
+      handle(req: unknown): Promise<{ continue: true }> {
+        this.run(req);
+        return Promise.resolve({ continue: true });
+      }
+    }
+    table[CONTINUE_STEP] = ContinueStepImpl;
+    stepRegistered = true;
+  }
+  return { type: CONTINUE_STEP, run, explain: () => label };
 }

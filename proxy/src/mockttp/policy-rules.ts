@@ -9,6 +9,7 @@ import * as mockttp from "mockttp";
 import type { Admission } from "../policy/admission";
 import { DENY_REASONS, type DenyReason } from "../policy/decide";
 import { DENIAL_HEADER, denialBody, denialHeaders } from "../policy/denial";
+import { continueStep } from "./internals";
 import type { MockttpRequest } from "./mockttp-types";
 import type { RouteTable } from "../policy/route-table";
 
@@ -48,8 +49,18 @@ export interface PolicyRules {
   webSocket: mockttp.WebSocketRuleData[];
 }
 
-/** Build the rule set for a table; `upstreamProxy` is where every allowed upgrade goes. */
-export function policyRules(table: RouteTable, admit: (req: MockttpRequest) => Admission, upstreamProxy: string | undefined): PolicyRules {
+/**
+ * Build the rule set for a table; `upstreamProxy` is where every allowed upgrade goes. Every
+ * WebSocket rule starts with one step that hands the upgrade and its admission to `onUpgrade`
+ * (log it; prepare an allowed one for the passthrough), so that matchers only decide.
+ */
+export function policyRules(
+  table: RouteTable,
+  admit: (req: MockttpRequest) => Admission,
+  upstreamProxy: string | undefined,
+  onUpgrade: (req: MockttpRequest, admission: Admission) => void,
+): PolicyRules {
+  const admitted = () => continueStep("hand the upgrade to the proxy", (req) => onUpgrade(req as MockttpRequest, admit(req as MockttpRequest))) as unknown as mockttp.WebSocketStep;
   const proxyConfig = upstreamProxy === undefined ? undefined : { proxyUrl: upstreamProxy };
   const always = () => new completionCheckers.Always();
   const routeMatcher = (i: number) =>
@@ -68,20 +79,20 @@ export function policyRules(table: RouteTable, admit: (req: MockttpRequest) => A
   // WebSocket routes carry no credential (the schema forbids it), so the passthrough needs no transform.
   const webSocket: mockttp.WebSocketRuleData[] = table.routes.flatMap((route, i) =>
     route.websocket
-      ? [{ matchers: [routeMatcher(i)], completionChecker: always(), steps: [new webSocketSteps.PassThroughWebSocketStep(proxyConfig ? { proxyConfig } : {})] }]
+      ? [{ matchers: [routeMatcher(i)], completionChecker: always(), steps: [admitted(), new webSocketSteps.PassThroughWebSocketStep(proxyConfig ? { proxyConfig } : {})] }]
       : [],
   );
   for (const reason of Object.keys(DENY_REASONS) as DenyReason[]) {
     webSocket.push({
       matchers: [reasonMatcher(reason)],
       completionChecker: always(),
-      steps: [webSocketRefusal(DENY_REASONS[reason], reason)],
+      steps: [admitted(), webSocketRefusal(DENY_REASONS[reason], reason)],
     });
   }
   webSocket.push({
     matchers: [new matchers.WildcardMatcher()],
     completionChecker: always(),
-    steps: [webSocketRefusal(403, "upgrade not allowed")],
+    steps: [admitted(), webSocketRefusal(403, "upgrade not allowed")],
   });
   return { request, webSocket };
 }

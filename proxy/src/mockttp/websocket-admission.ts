@@ -1,35 +1,42 @@
 /**
- * Admission of WebSocket upgrades, which still go through mockttp's rules and its WebSocket
- * passthrough. mockttp asks every rule's matcher about every upgrade, so the decision is memoised
- * per request; an allowed upgrade loses the agent's credentials and goes upstream by the
- * canonical host name the policy decided on.
+ * WebSocket upgrades, which still go through mockttp's rules and its WebSocket passthrough.
+ * mockttp asks every rule's matcher about every upgrade, so the admission is memoised per
+ * request, and the matchers only read it. What an allowed upgrade needs before the passthrough
+ * is done by the rule's first step (policy-rules.ts), not by a matcher: the same header rewrite
+ * as every request (policy/upstream-headers.ts), and the canonical destination.
  */
-import { admitHeadOnly, isStrippedHeader, type Admission } from "../policy/admission";
+import { admitHeadOnly, type Admission } from "../policy/admission";
 import { isIpLiteral } from "../policy/host";
-import type { MockttpRequest } from "./mockttp-types";
 import type { RouteTable } from "../policy/route-table";
+import { upstreamRequestHeaders } from "../policy/upstream-headers";
+import type { MockttpRequest } from "./mockttp-types";
 import { webSocketFacts } from "../transport/request-facts";
 
-/** The admission function of one route table generation; `onAdmit` runs once per upgrade. */
-export function webSocketAdmitter(table: RouteTable, onAdmit: (req: MockttpRequest, admission: Admission) => void): (req: MockttpRequest) => Admission {
+/** The admission of each upgrade under one route table generation; reads the request only. */
+export function webSocketAdmitter(table: RouteTable): (req: MockttpRequest) => Admission {
   const known = new WeakMap<object, Admission>();
   return (req) => {
     const seen = known.get(req);
     if (seen) return seen;
     const admission = admitHeadOnly(webSocketFacts(req), table, req.headers["content-type"]);
-    const d = admission.decision;
-    if (d.verdict === "allow") {
-      req.rawHeaders = req.rawHeaders.filter(([name]) => !isStrippedHeader(name, table.stripped));
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- mockttp's own headers object, edited in place for the passthrough
-      for (const name of Object.keys(req.headers)) if (isStrippedHeader(name, table.stripped)) delete req.headers[name];
-      // mockttp resolves the target in DNS for non-loopback clients; every upgrade leaves by name
-      // through the upstream proxy, and the bottle has no DNS for outside names (a 10 s stall).
-      req.remoteIpAddress = undefined;
-      if (!isIpLiteral(d.host)) req.destination = { hostname: d.host, port: d.port };
-    }
     known.set(req, admission);
-    onAdmit(req, admission);
     return admission;
   };
 }
 
+/** Make an admitted upgrade what the passthrough sends: no agent credential, the decided host. */
+export function prepareUpgrade(req: MockttpRequest, admission: Admission, table: RouteTable): void {
+  const d = admission.decision;
+  if (d.verdict !== "allow") return;
+  const flat = upstreamRequestHeaders(req.rawHeaders.flat(), table.stripped, undefined, true);
+  const kept: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) kept.push([flat[i] ?? "", flat[i + 1] ?? ""]);
+  req.rawHeaders = kept;
+  // mockttp's passthrough reads its headers object too (subprotocols, extensions): keep it in step
+  const names = new Set(kept.map(([name]) => name.toLowerCase()));
+  req.headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => names.has(name)));
+  // mockttp resolves the target in DNS for non-loopback clients; every upgrade leaves by name
+  // through the upstream proxy, and the bottle has no DNS for outside names (a 10 s stall).
+  req.remoteIpAddress = undefined;
+  if (!isIpLiteral(d.host)) req.destination = { hostname: d.host, port: d.port };
+}

@@ -35,17 +35,26 @@ function connectionListed(raw: readonly string[]): Set<string> {
   return listed;
 }
 
-/** The request headers to send upstream (flat `[name, value, ...]`). */
-export function upstreamRequestHeaders(raw: readonly string[], stripped: ReadonlySet<string>, credential: Credential | undefined): string[] {
+/** The handshake of a WebSocket upgrade, which the upstream must see as the agent sent it. */
+const UPGRADE_HANDSHAKE = new Set(["connection", "upgrade"]);
+
+/**
+ * The request headers to send upstream (flat `[name, value, ...]`), for every request the
+ * proxy forwards: plain requests on its own path, and WebSocket upgrades (`upgrade`), whose
+ * handshake headers stay and which never carry a credential (the routes schema forbids it).
+ */
+export function upstreamRequestHeaders(raw: readonly string[], stripped: ReadonlySet<string>, credential: Credential | undefined, upgrade = false): string[] {
   const listed = connectionListed(raw);
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] ?? "";
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || isStrippedHeader(name, stripped)) continue;
+    const handshake = upgrade && UPGRADE_HANDSHAKE.has(lower);
+    if (!handshake && (HOP_BY_HOP.has(lower) || listed.has(lower))) continue;
+    if (isStrippedHeader(name, stripped)) continue;
     out.push(name, raw[i + 1] ?? "");
   }
-  if (credential) out.push(credential.header, credential.reveal());
+  if (credential && !upgrade) out.push(credential.header, credential.reveal());
   return out;
 }
 
