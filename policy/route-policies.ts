@@ -1,0 +1,115 @@
+/**
+ * Policies on a bottle's egress routes, read where the proxy reads them: the `routes.yaml` the
+ * Bottle component uploads into the egress-proxy container (JSON, a plain input that holds no
+ * secret: an authenticated route names its token slot, never a token). Route i of that file is
+ * route i of the bottle's `egress_proxy.routes` in the stack config.
+ *
+ * The pack keeps its own lenient view of the file rather than importing the proxy's schema
+ * (proxy/src/policy/routes-schema.ts), so that it stays a self-contained directory that
+ * `pulumi policy publish` can ship; it reads only the fields its rules need.
+ */
+import { z } from "zod";
+import { resourcePolicy, type ResourceCheckContext } from "./define";
+import { describe, identifyContainer, stackField, type ContainerRole, type Identity } from "./identity";
+import { TYPES, uploadContent, type Props } from "./resource-view";
+
+/** Where the egress proxy reads its routes (components/constants.ts PROXY_ROUTES_FILE). */
+export const ROUTES_FILE = "/etc/egress-proxy/routes.yaml";
+
+const routesFile = z.object({
+  routes: z.array(
+    z.object({
+      host: z.string(),
+      path_allowlist: z.array(z.string()).nullish(),
+      methods: z.array(z.string()).nullish(),
+      plain_http: z.boolean().nullish(),
+      auth: z.record(z.string(), z.unknown()).nullish(),
+    }),
+  ),
+});
+export type RouteView = z.output<typeof routesFile>["routes"][number];
+
+type Routes = { ok: true; routes: readonly RouteView[] } | { ok: false; why: string };
+
+/** The proxy's routes, or why the pack cannot read them. */
+export function readRoutes(props: Props): Routes {
+  const upload = uploadContent(props, ROUTES_FILE);
+  if (!upload.found) return { ok: false, why: `has no upload of ${ROUTES_FILE}` };
+  if (upload.content === undefined) return { ok: false, why: `uploads ${ROUTES_FILE} from a source the pack cannot read (not inline content)` };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(upload.content);
+  } catch {
+    return { ok: false, why: `uploads a ${ROUTES_FILE} that is not JSON (the Bottle component renders JSON)` };
+  }
+  const parsed = routesFile.safeParse(doc);
+  if (!parsed.success) return { ok: false, why: `uploads a ${ROUTES_FILE} without a readable routes list (${parsed.error.issues[0]?.message ?? "unexpected shape"})` };
+  return { ok: true, routes: parsed.data.routes };
+}
+
+function routeField(id: Identity<ContainerRole>, index: number, field: string): string {
+  return stackField(id.bottle, `egress_proxy.routes[${index}]${field}`);
+}
+
+/** Run `check` on each route of an egress-proxy container; an unreadable routes file is a violation. */
+function eachRoute(
+  props: Props,
+  { resourceName, report }: ResourceCheckContext<unknown>,
+  check: (route: RouteView, index: number, id: Identity<ContainerRole>, where: string) => void,
+): void {
+  const id = identifyContainer(props, resourceName);
+  if (id.role !== "egress-proxy") return;
+  const routes = readRoutes(props);
+  if (!routes.ok) {
+    report(`${describe(id)} ${routes.why}, so its routes cannot be checked; the pack fails closed. Fix: declare the proxy through the Bottle component, which uploads ${ROUTES_FILE} as JSON.`);
+    return;
+  }
+  routes.routes.forEach((route, i) => check(route, i, id, `${describe(id)}: route [${i}] (host ${route.host})`));
+}
+
+const hasAuth = (r: RouteView) => r.auth != null;
+
+export const routeAuthScoped = resourcePolicy({
+  name: "bottle-route-auth-scoped",
+  description:
+    "Every route that injects a credential lists the paths (path_allowlist) or the methods it allows: otherwise the agent can use the token for " +
+    "anything the upstream API accepts, deleting repositories included. Advisory by default; make it mandatory in the pack config.",
+  enforcementLevel: "advisory",
+  type: TYPES.container,
+  check: (props, ctx) =>
+    eachRoute(props, ctx, (route, i, id, where) => {
+      if (!hasAuth(route) || (route.path_allowlist?.length ?? 0) > 0 || (route.methods?.length ?? 0) > 0) return;
+      ctx.report(
+        `${where} injects a credential for every path and method. Fix: add ${routeField(id, i, ".path_allowlist")} (e.g. ["/repos/<owner>/<repo>/**"]) ` +
+          `or ${routeField(id, i, ".methods")} (e.g. [GET]).`,
+      );
+    }),
+});
+
+export const routeAuthExactHost = resourcePolicy({
+  name: "bottle-route-auth-exact-host",
+  description:
+    "No route injects a credential on a wildcard host (*.example.com): every subdomain, including ones a third party can host content on, " +
+    "would receive the token. Give each authenticated host its own route.",
+  enforcementLevel: "mandatory",
+  type: TYPES.container,
+  check: (props, ctx) =>
+    eachRoute(props, ctx, (route, i, id, where) => {
+      if (!hasAuth(route) || !route.host.includes("*")) return;
+      ctx.report(`${where} injects a credential on a wildcard host. Fix: set ${routeField(id, i, ".host")} to the exact host, one route per host that needs the credential.`);
+    }),
+});
+
+export const routeAuthTlsOnly = resourcePolicy({
+  name: "bottle-route-auth-tls-only",
+  description:
+    "No route both injects a credential and allows plain HTTP: the token would cross the network in clear text, readable by anything on the path " +
+    "(and pipelock's header DLP would block it anyway).",
+  enforcementLevel: "mandatory",
+  type: TYPES.container,
+  check: (props, ctx) =>
+    eachRoute(props, ctx, (route, i, id, where) => {
+      if (!hasAuth(route) || route.plain_http !== true) return;
+      ctx.report(`${where} injects a credential and allows plain HTTP. Fix: remove ${routeField(id, i, ".plain_http")}, or drop its auth.`);
+    }),
+});
