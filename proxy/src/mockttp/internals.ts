@@ -143,6 +143,8 @@ export function continueStep(label: string, run: (req: unknown) => void): Contin
         this.run(req);
         return Promise.resolve({ continue: true });
       }
+      // mockttp disposes every step of the rules a reload replaces
+      dispose(): void {}
     }
     table[CONTINUE_STEP] = ContinueStepImpl;
     stepRegistered = true;
