@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { EgressPolicy } from "../components/egress-policy";
-import { FAKE_ANTHROPIC_KEY, FAKE_GITHUB_TOKEN, bottle } from "./components/fixtures";
+import { bottle } from "./components/fixtures";
+import { FAKE_TOKENS, LEAK_MARKER } from "./helpers/fake-tokens";
 
 const ROOT = path.resolve(__dirname, "..");
 const AGENT_IMAGE = "bot-bottle/base:bookworm";
@@ -92,10 +93,10 @@ describe("Automation API: pulumi up, outputs, destroy @e2e", function () {
     const configOf = (bottles: unknown[]) => ({
       "bot-bottle:bottles": { value: JSON.stringify(bottles) },
       "bot-bottle:proxyBaseImage": { value: AGENT_IMAGE },
-      "bot-bottle:githubToken": { value: FAKE_GITHUB_TOKEN, secret: true },
-      "bot-bottle:anthropicKey": { value: FAKE_ANTHROPIC_KEY, secret: true },
+      "bot-bottle:githubToken": { value: FAKE_TOKENS.github, secret: true },
+      "bot-bottle:anthropicKey": { value: FAKE_TOKENS.anthropic, secret: true },
     });
-    const secrets = [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, "PRIVATE KEY-----\nMI"];
+    const secrets = [FAKE_TOKENS.github, FAKE_TOKENS.anthropic, "PRIVATE KEY-----\nMI"];
 
     const stack = await LocalWorkspace.createOrSelectStack(
       {
@@ -130,7 +131,7 @@ describe("Automation API: pulumi up, outputs, destroy @e2e", function () {
       assert.deepEqual(labelled(name), expected);
       const agentEnv = run("docker", ["inspect", "--format", "{{json .Config.Env}}", `bb-${name}-agent`]) ?? "";
       assert.ok(agentEnv.includes("HTTPS_PROXY=http://egress-proxy:8080"), agentEnv);
-      assert.ok(!agentEnv.includes("FAKE-TOKEN"), "a token reached the agent's env");
+      assert.ok(!agentEnv.includes(LEAK_MARKER), "a token reached the agent's env");
       assertNoPlainSecret(stateDir, secrets);
 
       // the same program again: nothing to do, the agent keeps its container

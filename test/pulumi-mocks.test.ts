@@ -9,7 +9,8 @@ import {
   FAKE_CA_KEY, FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, containsSecret, installMocks, isSecret, plainOccurrences, recorded,
   unwrapSecrets, valueOf, type Recorded,
 } from "./components/mock-harness";
-import { FAKE_ANTHROPIC_KEY, FAKE_GITHUB_TOKEN, FAKE_TOKENS, bottle, stack } from "./components/fixtures";
+import { bottle, stack } from "./components/fixtures";
+import { FAKE_TOKENS, FAKE_TOKENS_BY_REF, LEAK_MARKER } from "./helpers/fake-tokens";
 
 type Components = typeof import("../components");
 let c: Components;
@@ -26,7 +27,7 @@ const NETWORK = "docker:index/network:Network";
 /** Run the program for `config` and wait until every resource it declared is registered. */
 async function run(config: unknown): Promise<{ defined: ReturnType<Components["defineBottles"]>; resources: Recorded[] }> {
   const before = recorded.length;
-  const defined = c.defineBottles(config, c.tokensFromRecord(FAKE_TOKENS), { proxyContext: "/nonexistent/proxy" });
+  const defined = c.defineBottles(config, c.tokensFromRecord(FAKE_TOKENS_BY_REF), { proxyContext: "/nonexistent/proxy" });
   const all = Object.values(defined.bottles).flatMap((b) => [
     b.urn, b.ca.key.id, b.ca.cert.id,
     ...Object.values(b.containers).map((x) => present(x, "container").id), ...Object.values(b.networks).map((x) => present(x, "network").id),
@@ -109,26 +110,26 @@ describe("bot-bottle program under Pulumi mocks", function () {
     });
 
     it("keeps every token and the CA key inside secrets, in every input", () => {
-      for (const needle of [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, "FAKE-CA-KEY"]) {
+      for (const needle of [FAKE_TOKENS.github, FAKE_TOKENS.anthropic, "FAKE-CA-KEY"]) {
         const leaks = resources.flatMap((r) => plainOccurrences(r.inputs, needle).map((p) => `${r.type} ${r.name}: ${p}`));
         assert.deepEqual(leaks, [], `${needle} outside a secret`);
       }
       const proxy = named(resources, CONTAINER, "solo-egress-proxy");
-      assert.ok(anyOccurrences(proxy.inputs.envs, FAKE_GITHUB_TOKEN), "the proxy did get the token");
+      assert.ok(anyOccurrences(proxy.inputs.envs, FAKE_TOKENS.github), "the proxy did get the token");
     });
 
     it("puts the tokens in the proxy's env slots, shared secrets sharing one", () => {
       const envs = unwrapSecrets(named(resources, CONTAINER, "solo-egress-proxy").inputs.envs) as string[];
       assert.deepEqual(envs.filter((e) => e.startsWith("EGRESS_PROXY_TOKEN_")), [
-        `EGRESS_PROXY_TOKEN_1=${FAKE_GITHUB_TOKEN}`,
-        `EGRESS_PROXY_TOKEN_2=${FAKE_ANTHROPIC_KEY}`,
+        `EGRESS_PROXY_TOKEN_1=${FAKE_TOKENS.github}`,
+        `EGRESS_PROXY_TOKEN_2=${FAKE_TOKENS.anthropic}`,
       ]);
     });
 
     it("gives the agent and pipelock no token and no CA key, even as secrets", () => {
       for (const name of ["solo-agent", "solo-pipelock"]) {
         const inputs = named(resources, CONTAINER, name).inputs;
-        for (const needle of [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, "FAKE-TOKEN", FAKE_CA_KEY_PKCS8, FAKE_CA_KEY]) {
+        for (const needle of [FAKE_TOKENS.github, FAKE_TOKENS.anthropic, LEAK_MARKER, FAKE_CA_KEY_PKCS8, FAKE_CA_KEY]) {
           assert.ok(!anyOccurrences(inputs, needle), `${name} holds ${needle}`);
         }
       }
@@ -165,7 +166,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
       });
       assert.equal(value.via, "pipelock container bb-solo-pipelock");
       const text = JSON.stringify(value);
-      for (const needle of [FAKE_GITHUB_TOKEN, FAKE_ANTHROPIC_KEY, FAKE_CA_KEY_PKCS8]) assert.ok(!text.includes(needle));
+      for (const needle of [FAKE_TOKENS.github, FAKE_TOKENS.anthropic, FAKE_CA_KEY_PKCS8]) assert.ok(!text.includes(needle));
     });
 
     it("runs the proxy from the built image, which is never pushed", () => {
@@ -236,8 +237,8 @@ describe("bot-bottle program under Pulumi mocks", function () {
       pulumi.runtime.setAllConfig(
         {
           "bot-bottle:bottles": JSON.stringify([bottle("fromcfg")]),
-          "bot-bottle:githubToken": FAKE_GITHUB_TOKEN,
-          "bot-bottle:anthropicKey": FAKE_ANTHROPIC_KEY,
+          "bot-bottle:githubToken": FAKE_TOKENS.github,
+          "bot-bottle:anthropicKey": FAKE_TOKENS.anthropic,
         },
         ["bot-bottle:githubToken", "bot-bottle:anthropicKey"],
       );

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { pollUntil } from "../helpers/deadline";
 import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { loadCorpus, loadRouteSets } from "./lib/corpus";
-import { exchange, openTransport, renderRequest } from "./lib/raw-client";
+import { classifiedExchange, openTransport, renderRequest } from "./lib/transports";
 
 describe("adversarial: one truthful decision line per request", function () {
   this.timeout(60_000);
@@ -29,10 +29,10 @@ describe("adversarial: one truthful decision line per request", function () {
   async function runLogged(c: (typeof cases)[number]) {
     const before = f.proxy.events("decision").length;
     const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
-    const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
+    const x = await classifiedExchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
     socket.destroy();
     const probe = await openTransport({ host: "evil.test" }, "http-absolute", f.proxy.port, f.bottleCa.cert);
-    await exchange(probe, `GET http://evil.test${PROBE_PATH} HTTP/1.1\r\nHost: evil.test\r\n\r\n`);
+    await classifiedExchange(probe, `GET http://evil.test${PROBE_PATH} HTTP/1.1\r\nHost: evil.test\r\n\r\n`);
     probe.destroy();
     const lines = await pollUntil(`${c.id}: the probe's line`, () => {
       const now = f.proxy.events("decision").slice(before);
@@ -51,7 +51,7 @@ describe("adversarial: one truthful decision line per request", function () {
       if (c.expect.verdict === "refused") continue; // parser refusals and fallthroughs: see below
       const before = f.proxy.events("decision").length;
       const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
-      const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
+      const x = await classifiedExchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
       socket.destroy();
       const lines = await pollUntil(`${c.id}: its decision line`, () => {
         const now = f.proxy.events("decision").slice(before);

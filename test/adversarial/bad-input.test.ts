@@ -4,56 +4,20 @@
  * answers a valid request, and has not leaked file descriptors (counted in /proc/<pid>/fd).
  */
 import assert from "node:assert/strict";
-import net from "node:net";
+import type net from "node:net";
 import fc from "fast-check";
-import { rawExchange, tunnel } from "../helpers/agent-client";
 import { pollUntil } from "../helpers/deadline";
-import { runProxyExpectingFailure, tempFile } from "../helpers/proxy-process";
-import { FAKE_TOKENS, proxyOutput } from "../helpers/proxy-fixture";
+import { runProxyExpectingFailure, startupEnv } from "../helpers/proxy-process";
+import { proxyOutput } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
+import { connectPlain, connectTunnel, exchange, readUntilClose, tunnel } from "../helpers/raw-http";
 import { makeTestCa, type TestCa } from "../helpers/test-ca";
 import { openFds, startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { loadRouteSets } from "./lib/corpus";
-import { rawConnect } from "./lib/raw-client";
 
 const HEADER_SETS = Number(process.env.BOT_BOTTLE_FUZZ_HEADER_SETS ?? "10000");
 /** Descriptors the proxy may legitimately hold on to after a burst (pooled upstream sockets, timers). */
 const FD_TOLERANCE = 12;
-
-/** Open a plain TCP connection to the proxy. */
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1", () => resolve(s));
-    s.once("error", reject);
-  });
-}
-
-/**
- * Write bytes and wait (with a deadline) until the proxy answers or closes; returns what came
- * back and whether the deadline cut it short. With `untilClose`, wait for the proxy to close
- * (requests sent with `Connection: close`); otherwise a complete head is enough.
- */
-function sendAndSettle(socket: net.Socket, bytes: Buffer | string, timeoutMs = 5000, untilClose = false): Promise<{ reply: Buffer; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      finish();
-    }, timeoutMs);
-    const finish = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ reply: Buffer.concat(chunks), timedOut });
-    };
-    socket.on("data", (d: Buffer) => {
-      chunks.push(d);
-      if (!untilClose && Buffer.concat(chunks).includes("\r\n\r\n")) finish();
-    });
-    socket.once("close", finish);
-    socket.once("error", finish);
-    socket.write(bytes);
-  });
-}
 
 describe("adversarial: bad input never crashes the proxy or leaks descriptors", function () {
   this.timeout(120_000);
@@ -66,7 +30,7 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     assert.equal(f.proxy.child.exitCode, null, `the proxy exited: ${f.proxy.stderr.slice(-5).join("\n")}`);
     const conn = await tunnel(f.proxy.port, "api.github.test:443", "api.github.test", f.bottleCa.cert);
     try {
-      const res = await rawExchange(conn, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n", 5000);
+      const res = await exchange(conn, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n", { timeoutMs: 5000 });
       assert.equal(res.status, 200);
     } finally {
       conn.destroy();
@@ -104,12 +68,12 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     for (let i = 0; i < blobs.length; i += 50) {
       await Promise.all(
         blobs.slice(i, i + 50).map(async ([prefix, bytes]) => {
-          const socket = await connect(f.proxy.port);
+          const socket = await connectPlain(f.proxy.port);
           // Garbage, then FIN: a proxy waiting for the rest of a TLS record or a header line
           // must give up when the agent is done, not hold the connection.
-          const settled = sendAndSettle(socket, Buffer.concat([prefix, Buffer.from(bytes)]), 5000, true);
+          const settled = readUntilClose(socket, Buffer.concat([prefix, Buffer.from(bytes)]), { timeoutMs: 5000 });
           socket.end();
-          const { reply, timedOut } = await settled;
+          const { bytes: reply, timedOut } = await settled;
           assert.ok(!timedOut, `the proxy held a half-closed garbage connection open for 5 s (prefix ${prefix.toString("latin1").slice(0, 10)})`);
           if (reply.length > 0) answered++;
           for (const t of Object.values(FAKE_TOKENS)) assert.ok(!reply.includes(t));
@@ -132,7 +96,7 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
         assert.ok(target, `no target ${i}`);
         const [scheme, pieces] = target;
         const head = Buffer.from(`GET ${scheme}${pieces.join("")} HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n`, "latin1");
-        const { timedOut } = await sendAndSettle(await connect(f.proxy.port), head, 10_000, true);
+        const { timedOut } = await readUntilClose(await connectPlain(f.proxy.port), head, { timeoutMs: 10_000 });
         assert.ok(!timedOut, `no answer and no close for ${head.toString("latin1").split("\r\n")[0]}`);
         assert.equal(f.proxy.child.exitCode, null, `the proxy died on ${head.toString("latin1").split("\r\n")[0]}`);
       }
@@ -147,9 +111,9 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     await Promise.all(
       blobs.map(async (bytes, i) => {
         const socket = i % 2 === 0
-          ? await rawConnect(f.proxy.port, "plain.test:80")
+          ? await connectTunnel(f.proxy.port, "plain.test:80")
           : await tunnel(f.proxy.port, "open.test:443", "open.test", f.bottleCa.cert);
-        await sendAndSettle(socket, Buffer.from(bytes));
+        await readUntilClose(socket, Buffer.from(bytes), { timeoutMs: 5000, untilHead: true });
       }),
     );
     await assertHealthy();
@@ -166,7 +130,7 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
       "CONNECT open.test:443 HTTP/1.1\r\nHost: open.test:443\r\n\r\n\u0016\u0003\u0001\u0002\u0000\u0001", // a truncated ClientHello in the tunnel
     ];
     for (let i = 0; i < 150; i++) {
-      const s = await connect(f.proxy.port);
+      const s = await connectPlain(f.proxy.port);
       s.on("error", () => undefined);
       const text = partials[i % partials.length];
       assert.ok(text !== undefined, `no partial request ${i % partials.length}`);
@@ -191,10 +155,10 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
     this.timeout(30_000);
     const idle = await startAdversarialFixture(loadRouteSets().corpus, { EGRESS_PROXY_IDLE_TIMEOUT_S: "3" });
     try {
-      const silent = await connect(idle.proxy.port);
-      const halfHead = await connect(idle.proxy.port);
+      const silent = await connectPlain(idle.proxy.port);
+      const halfHead = await connectPlain(idle.proxy.port);
       halfHead.write("GET http://plain.test/ HTTP/1.1\r\nHost: pla");
-      const tunnelled = await connect(idle.proxy.port);
+      const tunnelled = await connectPlain(idle.proxy.port);
       tunnelled.write("CONNECT open.test:443 HTTP/1.1\r\nHost: open.test:443\r\n\r\n");
       const started = Date.now();
       const closes = [silent, halfHead, tunnelled].map((s) => {
@@ -237,7 +201,7 @@ describe("adversarial: bad input never crashes the proxy or leaks descriptors", 
         const host = i % 10 === 0 ? "plain.test" : "evil.test";
         const lines = [...(hasHost ? [] : [`Host: ${host}`]), ...headers.map(([k, v]) => `${k}: ${v}`)];
         const head = `GET http://${host}/fuzz/${i} HTTP/1.1\r\n${lines.join("\r\n")}\r\nConnection: close\r\n\r\n`;
-        const { reply, timedOut } = await sendAndSettle(await connect(f.proxy.port), Buffer.from(head, "latin1"), 10_000, true);
+        const { bytes: reply, timedOut } = await readUntilClose(await connectPlain(f.proxy.port), Buffer.from(head, "latin1"), { timeoutMs: 10_000 });
         const code = /^HTTP\/1\.1 (\d{3})/.exec(reply.toString("latin1"))?.[1];
         const status = timedOut ? "timeout" : code === undefined ? "closed" : Number(code);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -290,29 +254,14 @@ describe("adversarial: malformed routes.yaml files are refused at start-up, nami
   // Found by this suite (the schema took 2130706433 as a DNS name, a route that could never
   // match); fixed in a479623.
   it("an IP literal in another spelling as a route host (2130706433) is refused, naming the field", async () => {
-    const r = await runProxyExpectingFailure({
-      EGRESS_PROXY_ROUTES: tempFile("routes.yaml", JSON.stringify({ version: 1, routes: [{ host: "2130706433" }] })),
-      EGRESS_PROXY_CA_CERT: ca.certFile,
-      EGRESS_PROXY_CA_KEY: ca.keyFile,
-      EGRESS_PROXY_LISTEN: "0",
-      EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:0",
-      HTTPS_PROXY: "http://127.0.0.1:9",
-    });
+    const r = await runProxyExpectingFailure(startupEnv(ca, { version: 1, routes: [{ host: "2130706433" }] }));
     assert.equal(r.code, 2);
     assert.match(r.stderr, /routes\[0\]\.host/);
   });
 
   for (const [name, text, expected] of cases) {
     it(`${name}: exit 2 and one startup_failed line naming the field`, async () => {
-      const r = await runProxyExpectingFailure({
-        EGRESS_PROXY_ROUTES: tempFile("routes.yaml", text),
-        EGRESS_PROXY_CA_CERT: ca.certFile,
-        EGRESS_PROXY_CA_KEY: ca.keyFile,
-        EGRESS_PROXY_LISTEN: "0",
-        EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:0",
-        HTTPS_PROXY: "http://127.0.0.1:9",
-        EGRESS_PROXY_TOKEN_1: FAKE_TOKENS.github,
-      });
+      const r = await runProxyExpectingFailure({ ...startupEnv(ca, text), EGRESS_PROXY_TOKEN_1: FAKE_TOKENS.github });
       assert.equal(r.code, 2, r.stderr);
       const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
       assert.equal(lines.length, 1, `expected one line, got: ${r.stderr}`);

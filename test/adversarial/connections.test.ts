@@ -4,41 +4,11 @@
  * a CONNECT nested inside an intercepted tunnel moves the destination consistently.
  */
 import assert from "node:assert/strict";
-import type net from "node:net";
-import { rawExchange, tunnel } from "../helpers/agent-client";
-import { FAKE_TOKENS } from "../helpers/proxy-fixture";
+import { connectTunnel, exchange, readHead, readResponses, startTls, tunnel } from "../helpers/raw-http";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { loadRouteSets } from "./lib/corpus";
-import { exchange, rawConnect, tlsOver } from "./lib/raw-client";
-
-/** Read `count` complete Content-Length-framed responses from one socket. */
-function readResponses(socket: net.Socket, count: number, timeoutMs = 8000): Promise<{ status: number; head: string; body: string }[]> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const out: { status: number; head: string; body: string }[] = [];
-    const timer = setTimeout(() => done(new Error(`only ${out.length} of ${count} responses arrived`)), timeoutMs);
-    const done = (err?: Error) => {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      if (err) reject(err);
-      else resolve(out);
-    };
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const end = buf.indexOf("\r\n\r\n");
-        if (end === -1) return;
-        const head = buf.subarray(0, end).toString("latin1");
-        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
-        if (buf.length < end + 4 + length) return;
-        out.push({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: buf.subarray(end + 4, end + 4 + length).toString() });
-        buf = buf.subarray(end + 4 + length);
-        if (out.length === count) return done();
-      }
-    };
-    socket.on("data", onData);
-  });
-}
+import { classifiedExchange } from "./lib/transports";
 
 const denialOf = (head: string) => /\r\nx-egress-proxy-denial: *([^\r\n]*)/i.exec(head)?.[1];
 
@@ -55,11 +25,11 @@ describe("adversarial: several requests on one connection", function () {
   it("decides every request on a kept-alive tunnel: a Host switch after allowed requests is refused", async () => {
     const conn = await tunnel(f.proxy.port, "api.github.test:443", "api.github.test", f.bottleCa.cert);
     try {
-      assert.equal((await rawExchange(conn, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n")).status, 200);
-      assert.equal((await rawExchange(conn, "GET /repos/acme/widget/x HTTP/1.1\r\nHost: api.github.test\r\n\r\n")).status, 200);
+      assert.equal((await exchange(conn, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n")).status, 200);
+      assert.equal((await exchange(conn, "GET /repos/acme/widget/x HTTP/1.1\r\nHost: api.github.test\r\n\r\n")).status, 200);
       const before = f.seen.length;
       // A refusal carries no Content-Length, so the proxy ends the connection after it.
-      const switched = await rawExchange(conn, "GET /user HTTP/1.1\r\nHost: open.test\r\n\r\n");
+      const switched = await exchange(conn, "GET /user HTTP/1.1\r\nHost: open.test\r\n\r\n");
       assert.equal(switched.status, 403);
       assert.equal(denialOf(switched.head), "destination mismatch");
       assert.equal(f.seen.length, before, "a refused request on a reused connection reached the upstream");
@@ -73,9 +43,7 @@ describe("adversarial: several requests on one connection", function () {
     const before = f.seen.length;
     try {
       const smuggled = "GET /repos/other/secret HTTP/1.1\r\nHost: api.github.test\r\nX-Corpus-Case: pipelined-https\r\n\r\n";
-      const pending = readResponses(conn, 2);
-      conn.write(`POST /user HTTP/1.1\r\nHost: api.github.test\r\nContent-Length: 5\r\n\r\nhello${smuggled}`);
-      const [first, second] = await pending;
+      const [first, second] = await readResponses(conn, 2, { timeoutMs: 8000 }, `POST /user HTTP/1.1\r\nHost: api.github.test\r\nContent-Length: 5\r\n\r\nhello${smuggled}`);
       assert.equal(first?.status, 200);
       assert.equal(second?.status, 403);
       assert.equal(denialOf(second?.head ?? ""), "path not allowed");
@@ -88,12 +56,10 @@ describe("adversarial: several requests on one connection", function () {
   });
 
   it("decides a request pipelined inside another's body on its own (plain HTTP, other host)", async () => {
-    const socket = await rawConnect(f.proxy.port, "plain.test:80");
+    const socket = await connectTunnel(f.proxy.port, "plain.test:80");
     const before = f.seen.length;
     try {
-      const pending = readResponses(socket, 2);
-      socket.write("POST /x HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 3\r\n\r\nabcGET /x HTTP/1.1\r\nHost: evil.test\r\n\r\n");
-      const [first, second] = await pending;
+      const [first, second] = await readResponses(socket, 2, { timeoutMs: 8000 }, "POST /x HTTP/1.1\r\nHost: plain.test\r\nContent-Length: 3\r\n\r\nabcGET /x HTTP/1.1\r\nHost: evil.test\r\n\r\n");
       assert.equal(first?.status, 200);
       assert.equal(denialOf(second?.head ?? ""), "destination mismatch");
     } finally {
@@ -105,24 +71,14 @@ describe("adversarial: several requests on one connection", function () {
   it("a CONNECT nested inside an intercepted tunnel moves the whole destination, consistently", async () => {
     const outer = await tunnel(f.proxy.port, "open.test:443", "open.test", f.bottleCa.cert);
     try {
-      const reply = await new Promise<string>((resolve) => {
-        let buf = "";
-        const onData = (d: Buffer) => {
-          buf += d.toString("latin1");
-          if (!buf.includes("\r\n\r\n")) return;
-          outer.off("data", onData);
-          resolve(buf);
-        };
-        outer.on("data", onData);
-        outer.write("CONNECT api.github.test:443 HTTP/1.1\r\nHost: api.github.test:443\r\n\r\n");
-      });
-      assert.match(reply, /^HTTP\/1\.1 200/);
-      const inner = await tlsOver(outer, "api.github.test", f.bottleCa.cert);
+      outer.write("CONNECT api.github.test:443 HTTP/1.1\r\nHost: api.github.test:443\r\n\r\n");
+      assert.match(await readHead(outer), /^HTTP\/1\.1 200/);
+      const inner = await startTls(outer, "api.github.test", f.bottleCa.cert);
       const forwardBefore = f.forward.targets.length;
       // The inner tunnel's name is now the destination: a request naming it goes there, with
       // that route's credential...
       const before = f.seen.length;
-      const ok = await exchange(inner, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n");
+      const ok = await classifiedExchange(inner, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n");
       assert.equal(ok.status, 200);
       // (a new tunnel to it, or one an earlier request opened and the proxy keeps alive)
       const opened = f.forward.targets.slice(forwardBefore);
@@ -131,7 +87,7 @@ describe("adversarial: several requests on one connection", function () {
       assert.equal(seen.length, 1);
       assert.deepEqual(seen[0]?.rawHeaders.filter(([k]) => k.toLowerCase() === "authorization").map(([, v]) => v), [`Bearer ${FAKE_TOKENS.github}`]);
       // ...and the outer tunnel's host is now a mismatch.
-      const wrongHost = await exchange(inner, "GET / HTTP/1.1\r\nHost: open.test\r\n\r\n");
+      const wrongHost = await classifiedExchange(inner, "GET / HTTP/1.1\r\nHost: open.test\r\n\r\n");
       assert.equal(wrongHost.denial, "destination mismatch");
       assert.equal(f.seen.length, before + 1);
       inner.destroy();

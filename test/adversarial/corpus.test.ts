@@ -6,7 +6,8 @@
  * stays green) and listed in SECURITY.md until fixed.
  */
 import assert from "node:assert/strict";
-import { FAKE_TOKENS, proxyOutput } from "../helpers/proxy-fixture";
+import { proxyOutput } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { KNOWN_DENY_REASONS, loadCorpus, loadRouteSets, type CorpusCase } from "./lib/corpus";
 import { checkOutcome, describeCase, runCase, type CaseOutcome } from "./lib/verdict";

@@ -5,11 +5,12 @@
  * reasons, and everything recovers without the agent doing anything. Recovery time is reported.
  */
 import assert from "node:assert/strict";
-import { rawExchange, tunnel } from "../helpers/agent-client";
 import { startConnectProxy, type ConnectProxy } from "../helpers/connect-proxy";
 import { pollUntil } from "../helpers/deadline";
 import { startProxyProcess, type ProxyProcess } from "../helpers/proxy-process";
-import { FAKE_TOKENS, proxyOutput } from "../helpers/proxy-fixture";
+import { proxyOutput } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
+import { exchange, tunnel } from "../helpers/raw-http";
 import { freePort, startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { loadRouteSets } from "./lib/corpus";
 import { runAgent, type Outcome, type TrafficStats } from "./lib/traffic";
@@ -22,7 +23,7 @@ async function allowedCall(port: number, ca: string): Promise<{ status: number; 
   try {
     const conn = await tunnel(port, "api.github.test:443", "api.github.test", ca);
     try {
-      return await rawExchange(conn, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n", MAX_REQUEST_MS);
+      return await exchange(conn, "GET /user HTTP/1.1\r\nHost: api.github.test\r\n\r\n", { timeoutMs: MAX_REQUEST_MS });
     } finally {
       conn.destroy();
     }

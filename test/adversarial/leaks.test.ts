@@ -9,15 +9,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { loadStack } from "../../components/load-config";
-import { tokensFromRecord } from "../../components/token-source";
-import { bottle, FAKE_TOKENS as COMPONENT_TOKENS, stack } from "../components/fixtures";
-import { runProxyExpectingFailure, tempFile } from "../helpers/proxy-process";
-import { FAKE_TOKENS, proxyOutput, standardRoutes } from "../helpers/proxy-fixture";
+import { bottle, fakeTokenSource, stack } from "../components/fixtures";
+import { runProxyExpectingFailure, startupEnv } from "../helpers/proxy-process";
+import { proxyOutput, standardRoutes } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS, FAKE_UNSENDABLE_TOKEN } from "../helpers/fake-tokens";
 import { makeTestCa } from "../helpers/test-ca";
 import { pollUntil } from "../helpers/deadline";
 import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { loadCorpus, loadRouteSets } from "./lib/corpus";
-import { exchange, openTransport, renderRequest } from "./lib/raw-client";
+import { classifiedExchange, openTransport, renderRequest } from "./lib/transports";
 
 const TOKENS = Object.values(FAKE_TOKENS);
 const QUERY_MARKER = "query-marker-3b1f";
@@ -87,7 +87,7 @@ describe("adversarial: secret leaks", function () {
             };
         const socket = await openTransport(request, c.transport, f.proxy.port, f.bottleCa.cert).catch(() => undefined);
         if (!socket) continue;
-        const x = await exchange(socket, renderRequest(request, c.transport, c.id), 8000).catch(() => undefined);
+        const x = await classifiedExchange(socket, renderRequest(request, c.transport, c.id), 8000).catch(() => undefined);
         socket.destroy();
         if (x) replies.push(`${x.head}\r\n\r\n${x.body}`);
       }
@@ -96,7 +96,7 @@ describe("adversarial: secret leaks", function () {
     // Upstream failures: a route whose host the forward proxy does not resolve, then none at all.
     for (const host of ["zz.wild.test", "a.wild.test"]) {
       const socket = await openTransport({ host, target: "/x" }, "https-intercepted", f.proxy.port, f.bottleCa.cert);
-      const x = await exchange(socket, `GET /x?q=${QUERY_MARKER} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer agent-cred-leak\r\n\r\n`, 15_000);
+      const x = await classifiedExchange(socket, `GET /x?q=${QUERY_MARKER} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer agent-cred-leak\r\n\r\n`, 15_000);
       socket.destroy();
       replies.push(`${x.head}\r\n\r\n${x.body}`);
       if (host === "zz.wild.test") recorder.target.port = 1; // nothing listens there: every CONNECT now fails
@@ -146,10 +146,10 @@ describe("adversarial: secret leaks", function () {
   });
 
   it("the rendered bottle plan (the Pulumi inputs that are not secret) holds no token", () => {
-    const loaded = loadStack(stack(bottle("leaks")), tokensFromRecord(COMPONENT_TOKENS));
+    const loaded = loadStack(stack(bottle("leaks")), fakeTokenSource());
     assert.ok(loaded.ok, loaded.ok ? "" : loaded.errors.join("; "));
     const text = JSON.stringify(loaded.value.plans);
-    for (const t of Object.values(COMPONENT_TOKENS)) assert.ok(!text.includes(t), "a token is in the bottle plan");
+    for (const t of TOKENS) assert.ok(!text.includes(t), "a token is in the bottle plan");
   });
 });
 
@@ -158,14 +158,9 @@ describe("adversarial: leaks at start-up and through an echoing upstream", funct
 
   it("a token with bytes that cannot go in a header is refused at start-up without being echoed", async () => {
     const ca = await makeTestCa("leak test CA");
-    const bad = "FAKE-bad-token-\u0001-do-not-leak";
+    const bad = FAKE_UNSENDABLE_TOKEN;
     const r = await runProxyExpectingFailure({
-      EGRESS_PROXY_ROUTES: tempFile("routes.yaml", JSON.stringify(standardRoutes())),
-      EGRESS_PROXY_CA_CERT: ca.certFile,
-      EGRESS_PROXY_CA_KEY: ca.keyFile,
-      EGRESS_PROXY_LISTEN: "0",
-      EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:0",
-      HTTPS_PROXY: "http://127.0.0.1:9",
+      ...startupEnv(ca, standardRoutes()),
       EGRESS_PROXY_TOKEN_1: bad,
       EGRESS_PROXY_TOKEN_2: FAKE_TOKENS.anthropic,
     });
@@ -178,7 +173,7 @@ describe("adversarial: leaks at start-up and through an echoing upstream", funct
     const f = await startAdversarialFixture(loadRouteSets().corpus);
     try {
       const socket = await openTransport({ host: "api.anthropic.test" }, "https-intercepted", f.proxy.port, f.bottleCa.cert);
-      const x = await exchange(socket, "GET /echo-headers HTTP/1.1\r\nHost: api.anthropic.test\r\n\r\n");
+      const x = await classifiedExchange(socket, "GET /echo-headers HTTP/1.1\r\nHost: api.anthropic.test\r\n\r\n");
       socket.destroy();
       assert.equal(x.status, 200);
       // This is the hazard SECURITY.md and the README warn about: the proxy cannot tell an echo

@@ -7,7 +7,8 @@
  *   BOT_BOTTLE_SOAK=1 npx mocha --no-config -r ts-node/register/transpile-only --extension ts --timeout 300000 test/adversarial/load.test.ts
  */
 import assert from "node:assert/strict";
-import { FAKE_TOKENS, proxyOutput } from "../helpers/proxy-fixture";
+import { proxyOutput } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { openFds, rssMb, startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { loadRouteSets } from "./lib/corpus";
 import { runAgent, summarise, type TrafficStats } from "./lib/traffic";

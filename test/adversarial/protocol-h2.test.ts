@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import { FAKE_TOKENS } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
+import { connectTunnel, startTls, tunnel } from "../helpers/raw-http";
 import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
 import { loadRouteSets } from "./lib/corpus";
-import { rawConnect, tlsOver } from "./lib/raw-client";
 
 interface H2Answer {
   status: number;
@@ -74,14 +74,14 @@ describe("adversarial: HTTP/2 reached through ALPN or prior knowledge", function
   }
 
   it("prefers HTTP/1.1 when the agent offers both h2 and http/1.1", async () => {
-    const secure = await tlsOver(await rawConnect(f.proxy.port, "open.test:443"), "open.test", f.bottleCa.cert, ["h2", "http/1.1"]);
+    const secure = await tunnel(f.proxy.port, "open.test:443", "open.test", f.bottleCa.cert, { alpn: ["h2", "http/1.1"] });
     assert.equal(secure.alpnProtocol, "http/1.1");
     secure.destroy();
   });
 
   it("h2 over ALPN: an h2-only client fails the TLS handshake (it once reached the rules, and a foreign :authority was forwarded with the credential)", async () => {
     const before = f.seen.length;
-    await assert.rejects(tlsOver(await rawConnect(f.proxy.port, "api.github.test:443"), "api.github.test", f.bottleCa.cert, ["h2"]), /no_application_protocol|ALPN|alert/i);
+    await assert.rejects(startTls(await connectTunnel(f.proxy.port, "api.github.test:443"), "api.github.test", f.bottleCa.cert, ["h2"]), /no_application_protocol|ALPN|alert/i);
     assert.equal(f.seen.length, before);
   });
 
@@ -96,7 +96,7 @@ describe("adversarial: HTTP/2 reached through ALPN or prior knowledge", function
   });
 
   it("h2c prior knowledge inside a plain CONNECT tunnel: a foreign :authority is refused", async () => {
-    const socket = await rawConnect(f.proxy.port, "plain.test:80");
+    const socket = await connectTunnel(f.proxy.port, "plain.test:80");
     const client = http2.connect("http://plain.test", { createConnection: () => socket });
     client.on("error", () => undefined);
     await assertAllRefused(client, [{ ":path": "/x", ":authority": "evil.test", host: "plain.test" }]);

@@ -1,8 +1,9 @@
 import * as assert from "node:assert/strict";
 import { isPinnedImage, loadStack, stackConfigSchema, tokensFromRecord } from "../../components";
-import { FAKE_TOKENS, bottle, stack } from "./fixtures";
+import { FAKE_PASTED_SECRET } from "../helpers/fake-tokens";
+import { bottle, fakeTokenSource, stack } from "./fixtures";
 
-const tokens = tokensFromRecord(FAKE_TOKENS);
+const tokens = fakeTokenSource();
 
 /** The errors of a config that must fail; asserts that it does. */
 function errorsOf(config: unknown, t = tokens): string[] {
@@ -174,7 +175,7 @@ describe("stack config validation", () => {
   });
 
   it("never echoes a value pasted into the wrong field", () => {
-    const secret = "ghp_FAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE0000";
+    const secret = FAKE_PASTED_SECRET;
     const errors = errorsOf(stack(bottle("dev", {
       agent: { image: `x ${secret}`, user: secret },
       pipelock: { url: `http://u:${secret}@h:1` },

@@ -2,7 +2,8 @@ import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { loadStack, tokensFromRecord } from "../../components";
+import { loadStack } from "../../components";
+import { fakeTokenSource } from "./fixtures";
 
 describe("the documented example stack", () => {
   it("is a valid config that names its secrets by token_ref", () => {
@@ -11,7 +12,7 @@ describe("the documented example stack", () => {
     const config = Object.fromEntries(
       Object.entries(doc.config).map(([k, v]) => [k.replace(/^bot-bottle:/, ""), v]),
     );
-    const result = loadStack(config, tokensFromRecord({ githubToken: "x", anthropicKey: "y" }));
+    const result = loadStack(config, fakeTokenSource());
     assert.ok(result.ok, result.ok ? "" : result.errors.join("\n"));
     assert.deepEqual(result.value.plans[0]?.tokenSlots.map((s) => s.tokenRef), ["githubToken", "anthropicKey"]);
   });

@@ -1,12 +1,9 @@
 /** Config builders shared by the component tests and the mock-graph tests. */
-import type { StackConfigInput } from "../../components";
+import * as assert from "node:assert/strict";
+import { loadStack, tokensFromRecord, type BottlePlan, type StackConfigInput, type TokenSource } from "../../components";
+import { FAKE_TOKENS_BY_REF } from "../helpers/fake-tokens";
 
 type BottleInput = StackConfigInput["bottles"][number];
-
-/** Recognisable fake tokens: any appearance outside a secret is a leak. */
-export const FAKE_GITHUB_TOKEN = "FAKE-TOKEN-do-not-leak-1234";
-export const FAKE_ANTHROPIC_KEY = "FAKE-TOKEN-do-not-leak-5678";
-export const FAKE_TOKENS = { githubToken: FAKE_GITHUB_TOKEN, anthropicKey: FAKE_ANTHROPIC_KEY };
 
 /** A bottle with two secrets over three routes (githubToken used twice) and a public route. */
 export function bottle(name: string, overrides: Partial<BottleInput> = {}): BottleInput {
@@ -28,4 +25,18 @@ export function bottle(name: string, overrides: Partial<BottleInput> = {}): Bott
 /** A stack config holding the given bottles. */
 export function stack(...bottles: BottleInput[]): StackConfigInput {
   return { bottles };
+}
+
+/** The stack's secrets, holding the fake tokens. */
+export function fakeTokenSource(): TokenSource {
+  return tokensFromRecord(FAKE_TOKENS_BY_REF);
+}
+
+/** The plan of the first bottle of `config`; the test fails with every config error otherwise. */
+export function planOf(config: unknown): BottlePlan {
+  const result = loadStack(config, fakeTokenSource());
+  if (!result.ok) assert.fail(result.errors.join("\n"));
+  const plan = result.value.plans[0];
+  assert.ok(plan, "no plan");
+  return plan;
 }

@@ -3,17 +3,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { loadStack, tokensFromRecord, type BottlePlan, type PipelockFile } from "../../components";
+import type { BottlePlan, PipelockFile } from "../../components";
 import { defaultTunnelsPerMinute } from "../../components/pipelock-config";
-import { FAKE_TOKENS, bottle, stack } from "./fixtures";
-
-function planOf(config: unknown): BottlePlan {
-  const result = loadStack(config, tokensFromRecord(FAKE_TOKENS));
-  if (!result.ok) assert.fail(result.errors.join("\n"));
-  const plan = result.value.plans[0];
-  assert.ok(plan, "no plan");
-  return plan;
-}
+import { bottle, planOf, stack } from "./fixtures";
 
 /** The single file uploaded into the pipelock container. */
 function pipelockUpload(plan: BottlePlan) {

@@ -1,14 +1,6 @@
 import * as assert from "node:assert/strict";
-import { loadStack, tokensFromRecord, type BottlePlan, type ContainerPlan } from "../../components";
-import { FAKE_TOKENS, bottle, stack } from "./fixtures";
-
-function planOf(config: unknown): BottlePlan {
-  const result = loadStack(config, tokensFromRecord(FAKE_TOKENS));
-  if (!result.ok) assert.fail(result.errors.join("\n"));
-  const plan = result.value.plans[0];
-  assert.ok(plan, "no plan");
-  return plan;
-}
+import type { BottlePlan, ContainerPlan } from "../../components";
+import { bottle, planOf, stack } from "./fixtures";
 
 function container(plan: BottlePlan, role: ContainerPlan["role"]): ContainerPlan {
   const c = plan.containers.find((x) => x.role === role);

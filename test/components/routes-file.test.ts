@@ -1,15 +1,8 @@
 import * as assert from "node:assert/strict";
 import { parseRoutesFile } from "../../proxy/src/policy/routes-schema";
-import { loadStack, tokensFromRecord, type BottlePlan } from "../../components";
-import { FAKE_TOKENS, bottle, stack } from "./fixtures";
-
-function planOf(config: unknown): BottlePlan {
-  const result = loadStack(config, tokensFromRecord(FAKE_TOKENS));
-  if (!result.ok) assert.fail(result.errors.join("\n"));
-  const plan = result.value.plans[0];
-  assert.ok(plan, "no plan");
-  return plan;
-}
+import { loadStack } from "../../components";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
+import { bottle, fakeTokenSource, planOf, stack } from "./fixtures";
 
 describe("routes.yaml rendering", () => {
   const plan = planOf(stack(bottle("dev")));
@@ -49,7 +42,7 @@ describe("routes.yaml rendering", () => {
   it("numbers slots per bottle, independently", () => {
     const result = loadStack(stack(bottle("a"), bottle("b", { egress_proxy: { routes: [
       { host: "api.anthropic.com", auth: { header: "x-api-key", token_ref: "anthropicKey" } },
-    ] } })), tokensFromRecord(FAKE_TOKENS));
+    ] } })), fakeTokenSource());
     assert.ok(result.ok);
     assert.deepEqual(result.value.plans[1]?.tokenSlots, [{ slot: "EGRESS_PROXY_TOKEN_1", tokenRef: "anthropicKey" }]);
   });
@@ -57,7 +50,7 @@ describe("routes.yaml rendering", () => {
   it("rejects what the proxy would reject, at the user's field", () => {
     const result = loadStack(stack(bottle("dev", { egress_proxy: { routes: [
       { host: "a.example", auth: { scheme: "Bearer", token_ref: "githubToken" }, plain_http: true },
-    ] } })), tokensFromRecord(FAKE_TOKENS));
+    ] } })), fakeTokenSource());
     assert.ok(!result.ok);
     assert.match(result.errors.join("\n"), /^bot-bottle:bottles\[0\]\.egress_proxy\.routes\[0\]\.plain_http: an authenticated route cannot allow plain HTTP/m);
   });

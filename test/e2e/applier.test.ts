@@ -5,12 +5,13 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { durationNs } from "./lib/apply-container";
 import { EngineMocks, TYPES } from "./lib/engine-mocks";
 import { StrictInputs } from "./lib/strict-inputs";
 import { tarFiles } from "./lib/tar";
 
-const SECRET = "FAKE-e2e-secret-value-77c1";
+const SECRET = FAKE_TOKENS.github;
 const wrapSecret = (value: unknown) => ({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value });
 
 describe("e2e applier", () => {

@@ -13,6 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { pollUntil } from "../helpers/deadline";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { agentCurl } from "./lib/agent";
 import { docker, idsByLabel, inspect } from "./lib/docker-cli";
 import { api } from "./lib/engine-api";
@@ -23,7 +24,7 @@ import {
 } from "./lib/fixtures";
 import { applyProgram } from "./lib/run-program";
 import {
-  API_HOST, bottleConfig, cleanupScenario, decisions, FAKE_TOKEN, prepareScenario, REFUSED_BY_HOP_HOST, TOKEN_REF, upstreamRequests,
+  API_HOST, bottleConfig, cleanupScenario, decisions, prepareScenario, REFUSED_BY_HOP_HOST, TOKEN_REF, upstreamRequests,
   waitHealthy, type RouteSpec, type Scenario,
 } from "./lib/scenario";
 import { exportContains } from "./lib/secret-scan";
@@ -77,7 +78,7 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
 
   async function apply(apiPaths: string[]): Promise<void> {
     const config = bottleConfig(sc(), { url: `http://${FORWARD_ALIAS}:${FORWARD_PORT}` }, routes(apiPaths));
-    const out = (await applyProgram(sc().mocks, config, { [TOKEN_REF]: FAKE_TOKEN })) as {
+    const out = (await applyProgram(sc().mocks, config, { [TOKEN_REF]: FAKE_TOKENS.github })) as {
       outputs: Record<string, { containers: Record<string, string>; networks: Record<string, string> }>;
     };
     const mine = out.outputs[sc().bottle];
@@ -148,7 +149,7 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.equal(seen.length, 1, "upstream saw exactly one request");
     assert.equal(seen[0]?.path, "/allowed/hello?n=1");
     assert.equal(seen[0]?.sni, API_HOST);
-    assert.deepEqual(seen[0]?.authorization_sha256, [sha256(`Bearer ${FAKE_TOKEN}`)], "one Authorization header, the injected one, not the agent's");
+    assert.deepEqual(seen[0]?.authorization_sha256, [sha256(`Bearer ${FAKE_TOKENS.github}`)], "one Authorization header, the injected one, not the agent's");
   });
 
   it(`answers an allowed request within ${MAX_REQUEST_SECONDS} s`, async () => {
@@ -268,21 +269,21 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     const files = await docker(["exec", "-u", "0", proxy, "ls", "-A", "/etc/egress-proxy"]);
     assert.deepEqual(files.stdout.trim().split("\n").sort(), ["ca.pem", "routes.yaml", "upstream-ca.pem"]);
     const routesFile = await docker(["exec", "-u", "0", proxy, "cat", "/etc/egress-proxy/routes.yaml"]);
-    assert.ok(!routesFile.stdout.includes(FAKE_TOKEN) && !routesFile.stdout.includes(TOKEN_REF), "routes.yaml names a token slot, never the token or its ref");
+    assert.ok(!routesFile.stdout.includes(FAKE_TOKENS.github) && !routesFile.stdout.includes(TOKEN_REF), "routes.yaml names a token slot, never the token or its ref");
   });
 
   it("keeps the fake token and the CA key out of the agent and out of the logs", async function () {
     this.timeout(120_000);
     const env = await docker(["exec", agent, "env"]);
-    assert.ok(!env.stdout.includes(FAKE_TOKEN), "token in the agent's env");
+    assert.ok(!env.stdout.includes(FAKE_TOKENS.github), "token in the agent's env");
     assert.ok(!/EGRESS_PROXY_TOKEN/.test(env.stdout), "a token slot in the agent's env");
-    assert.ok(!JSON.stringify(await inspect("container", agent)).includes(FAKE_TOKEN), "token in docker inspect of the agent");
+    assert.ok(!JSON.stringify(await inspect("container", agent)).includes(FAKE_TOKENS.github), "token in docker inspect of the agent");
 
     const key = sc().mocks.get(TYPES.privateKey, `${sc().bottle}-ca-key`)?.state as { privateKeyPem: string; privateKeyPemPkcs8: string } | undefined;
     const cert = sc().mocks.get(TYPES.selfSignedCert, `${sc().bottle}-ca-cert`)?.state as { certPem: string } | undefined;
     assert.ok(key && cert, "the bottle CA was applied");
     const found = await exportContains(agent, {
-      token: FAKE_TOKEN,
+      token: FAKE_TOKENS.github,
       "CA key (SEC1)": pemLine(key.privateKeyPem),
       "CA key (PKCS#8)": pemLine(key.privateKeyPemPkcs8),
       "CA certificate (expected)": pemLine(cert.certPem),
@@ -292,7 +293,7 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
 
     for (const [who, id] of [["egress proxy", proxy], ["upstream-proxy hop", forwardProxy], ["upstream", sc().upstream]] as const) {
       const logs = await docker(["logs", id]);
-      assert.ok(!(logs.stdout + logs.stderr).includes(FAKE_TOKEN), `token in the ${who}'s logs`);
+      assert.ok(!(logs.stdout + logs.stderr).includes(FAKE_TOKENS.github), `token in the ${who}'s logs`);
     }
   });
 
@@ -323,7 +324,7 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     const r = await agentCurl(agent, `https://${API_HOST}/v2/items`);
     assert.equal(r.status, 200, `after the change /v2 is allowed: ${r.stderr}`);
     const seen = (await upstreamRequests(sc())).slice(upBefore);
-    assert.deepEqual(seen.map((l) => [l.path, l.authorization_sha256]), [["/v2/items", [sha256(`Bearer ${FAKE_TOKEN}`)]]]);
+    assert.deepEqual(seen.map((l) => [l.path, l.authorization_sha256]), [["/v2/items", [sha256(`Bearer ${FAKE_TOKENS.github}`)]]]);
   });
 
   it("tears down every container, network and volume of the bottle", async function () {

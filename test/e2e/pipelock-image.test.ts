@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { agentCurl } from "./lib/agent";
 import { docker, idsByLabel } from "./lib/docker-cli";
 import { api } from "./lib/engine-api";
@@ -17,7 +18,7 @@ import { requireEngine } from "./lib/engine-probe";
 import { jsonLines } from "./lib/fixtures";
 import { applyProgram } from "./lib/run-program";
 import {
-  API_HOST, bottleConfig, cleanupScenario, FAKE_TOKEN, prepareScenario, REFUSED_BY_HOP_HOST, TOKEN_REF, upstreamRequests, waitHealthy,
+  API_HOST, bottleConfig, cleanupScenario, prepareScenario, REFUSED_BY_HOP_HOST, TOKEN_REF, upstreamRequests, waitHealthy,
   type Scenario,
 } from "./lib/scenario";
 
@@ -58,7 +59,7 @@ describe("@e2e bottle with its own pipelock container (pipelock: { image })", fu
       { host: API_HOST, path_allowlist: ["/allowed/**"], methods: ["GET"], auth: { scheme: "Bearer", token_ref: TOKEN_REF } },
       { host: REFUSED_BY_HOP_HOST },
     ]);
-    const out = (await applyProgram(s.mocks, config, { [TOKEN_REF]: FAKE_TOKEN })) as {
+    const out = (await applyProgram(s.mocks, config, { [TOKEN_REF]: FAKE_TOKENS.github })) as {
       outputs: Record<string, { containers: Record<string, string>; networks: Record<string, string> }>;
     };
     const mine = out.outputs[s.bottle];
@@ -85,7 +86,7 @@ describe("@e2e bottle with its own pipelock container (pipelock: { image })", fu
     const r = await agentCurl(agent, `https://${API_HOST}/allowed/via-pipelock`);
     assert.equal(r.status, 200, `curl: ${r.stderr}`);
     const seen = (await upstreamRequests(sc())).slice(before);
-    assert.deepEqual(seen.map((l) => [l.path, l.authorization_sha256]), [["/allowed/via-pipelock", [sha256(`Bearer ${FAKE_TOKEN}`)]]]);
+    assert.deepEqual(seen.map((l) => [l.path, l.authorization_sha256]), [["/allowed/via-pipelock", [sha256(`Bearer ${FAKE_TOKENS.github}`)]]]);
     const logs = await jsonLines(pipelock);
     assert.ok(logs.some((l) => JSON.stringify(l).includes(API_HOST) && l.event !== "blocked"), "pipelock logged the tunnel to the upstream");
   });

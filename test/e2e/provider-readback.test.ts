@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { FAKE_TOKENS, LEAK_MARKER } from "../helpers/fake-tokens";
 import {
   describeChanges, diffAgainstRead, diffUnread, goDuration, nanoCpusString, readContainer, readNetwork, type FieldChange,
 } from "./lib/provider-readback";
@@ -23,7 +24,7 @@ function inspected(host: Json = {}, config: Json = {}): Json {
   return { ...base, HostConfig: { ...(base.HostConfig as Json), ...host }, Config: { ...(base.Config as Json), ...config } };
 }
 
-const SECRET_ROUTES = "routes:\n  - host: api.example.test # FAKE-readback-secret-91d2\n";
+const SECRET_ROUTES = `routes:\n  - host: api.example.test # ${FAKE_TOKENS.github}\n`;
 
 /** The inputs that created the fixture container, written in the provider's read-back form. */
 const DECLARED: Json = {
@@ -117,7 +118,7 @@ describe("e2e applier: the Docker provider's read-back", () => {
       const next = { ...DECLARED, uploads: [{ file: "/etc/egress-proxy/routes.yaml", content: `${SECRET_ROUTES}  - host: new.example.test\n`, permissions: "0444" }] };
       const changes = diffUnread(CONTAINER, DECLARED, next, state);
       assert.deepEqual(changes, [{ field: "uploads", kind: "replace" }]);
-      assert.ok(!describeChanges(changes).includes("FAKE-readback-secret"));
+      assert.ok(!describeChanges(changes).includes(LEAK_MARKER));
     });
 
     it("finds nothing for the same inputs, and does not re-diff fields Read set", () => {

@@ -1,12 +1,14 @@
 /**
  * Requests as an agent in a bottle makes them: HTTPS through a CONNECT tunnel to the proxy with
  * the bottle CA trusted, or plain HTTP in absolute form. Every part (CONNECT target, SNI, Host,
- * raw headers, raw path) can be set on its own, so tests can make them disagree.
+ * raw headers, raw path) can be set on its own, so tests can make them disagree. Node's HTTP
+ * client writes the request and parses the answer; for bytes it would refuse, use raw-http.
  */
 import http from "node:http";
-import net from "node:net";
-import tls from "node:tls";
+import type net from "node:net";
+import type tls from "node:tls";
 import type { Readable } from "node:stream";
+import { connectPlain, tunnel } from "./raw-http";
 
 export interface AgentRequest {
   proxyPort: number;
@@ -23,7 +25,7 @@ export interface AgentRequest {
   body?: string | Buffer | Readable;
   /** CONNECT target, default `host:port`. */
   connect?: string;
-  /** TLS SNI, default `host` (undefined sends none). */
+  /** TLS SNI, default `host` (null sends none). */
   sni?: string | null;
   /** Reuse an already tunnelled TLS socket (keep-alive tests). */
   socket?: tls.TLSSocket;
@@ -41,44 +43,6 @@ export interface AgentResponse {
   socket: net.Socket;
 }
 
-/** Open a CONNECT tunnel through the proxy and start TLS inside it. */
-export async function tunnel(proxyPort: number, connectTarget: string, sni: string | null, ca: string): Promise<tls.TLSSocket> {
-  const raw = net.connect(proxyPort, "127.0.0.1");
-  await new Promise<void>((resolve, reject) => {
-    raw.once("error", reject);
-    raw.once("connect", () => resolve());
-  });
-  raw.write(`CONNECT ${connectTarget} HTTP/1.1\r\nHost: ${connectTarget}\r\n\r\n`);
-  const head = await readHead(raw);
-  if (!/^HTTP\/1\.[01] 200/.test(head)) throw new Error(`CONNECT refused: ${head.split("\r\n")[0]}`);
-  const options: tls.ConnectionOptions = { socket: raw, ca, ...(sni === null ? {} : { servername: sni }) };
-  const secure = tls.connect(options);
-  await new Promise<void>((resolve, reject) => {
-    secure.once("secureConnect", () => resolve());
-    secure.once("error", reject);
-  });
-  return secure;
-}
-
-function readHead(socket: net.Socket): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      const end = buf.indexOf("\r\n\r\n");
-      if (end !== -1) {
-        socket.off("data", onData);
-        const rest = buf.subarray(end + 4);
-        if (rest.length) socket.unshift(rest);
-        resolve(buf.subarray(0, end).toString("latin1"));
-      }
-    };
-    socket.on("data", onData);
-    socket.once("error", reject);
-    socket.once("end", () => reject(new Error("connection ended before CONNECT reply")));
-  });
-}
-
 /** Send one request as the agent and collect the whole response. */
 export async function agentRequest(r: AgentRequest): Promise<AgentResponse> {
   const scheme = r.scheme ?? "https";
@@ -93,7 +57,7 @@ export async function agentRequest(r: AgentRequest): Promise<AgentResponse> {
   if (scheme === "https") {
     socket = r.socket ?? (await tunnel(r.proxyPort, r.connect ?? `${r.host}:${port}`, r.sni === undefined ? r.host : r.sni, r.ca));
   } else {
-    socket = net.connect(r.proxyPort, "127.0.0.1");
+    socket = await connectPlain(r.proxyPort);
     path = `http://${authority}${target}`;
   }
   return new Promise<AgentResponse>((resolve, reject) => {
@@ -134,46 +98,4 @@ export function denialReason(res: AgentResponse): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Send raw request bytes on an open socket and read one response (status line, headers and a
- * Content-Length body). For requests no well-behaved client would send, and for reusing a
- * connection across a reload.
- */
-export function rawExchange(socket: net.Socket, request: string | Buffer, timeoutMs = 10_000): Promise<{ status: number; head: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new Error("raw exchange timed out")), timeoutMs);
-    const finish = (err?: Error, value?: { status: number; head: string; body: string }) => {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      if (err) reject(err);
-      else if (value) resolve(value);
-    };
-    const tryParse = (closed: boolean) => {
-      const end = buf.indexOf("\r\n\r\n");
-      if (end === -1) return closed ? finish(new Error(`connection closed: ${buf.toString("latin1").slice(0, 80)}`)) : undefined;
-      const head = buf.subarray(0, end).toString("latin1");
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "NaN");
-      const body = buf.subarray(end + 4);
-      if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-        // Enough for tests: wait for the last chunk; the body is returned still chunk-framed.
-        if (body.includes("0\r\n\r\n") || closed) finish(undefined, { status, head, body: body.toString("utf8") });
-      } else if (Number.isNaN(length) ? closed : body.length >= length) {
-        finish(undefined, { status, head, body: body.subarray(0, Number.isNaN(length) ? body.length : length).toString("utf8") });
-      }
-      return undefined;
-    };
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      tryParse(false);
-    };
-    const onClose = () => tryParse(true);
-    socket.on("data", onData);
-    socket.once("close", onClose);
-    socket.write(request);
-  });
 }

@@ -4,13 +4,9 @@
  */
 import * as mockttp from "mockttp";
 import { startConnectProxy, type ConnectProxy } from "./connect-proxy";
+import { FAKE_TOKENS } from "./fake-tokens";
 import { startProxyProcess, type ProxyProcess } from "./proxy-process";
 import { makeTestCa, type TestCa } from "./test-ca";
-
-export const FAKE_TOKENS = {
-  github: "FAKE-gh-token-7f3c9a1e-do-not-leak",
-  anthropic: "FAKE-anthropic-key-52b8d0-do-not-leak",
-} as const;
 
 /** The routes most tests run with. */
 export function standardRoutes(): unknown {

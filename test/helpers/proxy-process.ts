@@ -92,6 +92,22 @@ export async function startProxyProcess(opts: ProxyProcessOptions): Promise<Prox
   };
 }
 
+/**
+ * The environment of a proxy run to be refused at start-up: `routes` (a document, or the text of
+ * the file) and the CA in files, loopback listeners, an upstream proxy nobody listens on, no
+ * tokens. Tests add or override what the refusal is about.
+ */
+export function startupEnv(ca: TestCa, routes: unknown): Record<string, string> {
+  return {
+    EGRESS_PROXY_ROUTES: tempFile("routes.yaml", typeof routes === "string" ? routes : JSON.stringify(routes)),
+    EGRESS_PROXY_CA_CERT: ca.certFile,
+    EGRESS_PROXY_CA_KEY: ca.keyFile,
+    EGRESS_PROXY_LISTEN: "0",
+    EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:0",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+  };
+}
+
 /** Run the proxy expecting it to refuse to start; resolves with its exit code and stderr. */
 export async function runProxyExpectingFailure(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, [PROXY_MAIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });

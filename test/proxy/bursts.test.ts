@@ -10,10 +10,11 @@ import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type tls from "node:tls";
 import { MAX_TUNNELS_PER_ORIGIN } from "../../proxy/src/transport/upstream-agents";
-import { agentRequest, tunnel } from "../helpers/agent-client";
+import { agentRequest } from "../helpers/agent-client";
 import { startConnectProxy, type ConnectProxy } from "../helpers/connect-proxy";
 import { pollUntil } from "../helpers/deadline";
 import { startProxyProcess, type ProxyProcess } from "../helpers/proxy-process";
+import { readHead, tunnel } from "../helpers/raw-http";
 import { leafCertificate, makeTestCa, type TestCa } from "../helpers/test-ca";
 
 const HOST = "burst.test";
@@ -169,9 +170,8 @@ describe("egress proxy: bursts through pipelock's per-minute tunnel limit", func
         Array.from({ length: MAX_TUNNELS_PER_ORIGIN }, async () => {
           const s = await tunnel(c.proxy.port, TARGET, HOST, bottleCa.cert);
           streams.push(s);
-          const head = new Promise<string>((resolve) => s.once("data", (d: Buffer) => resolve(d.toString("latin1"))));
           s.write(`GET /trickle HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
-          return head;
+          return readHead(s);
         }),
       );
       assert.ok(heads.every((h) => /^HTTP\/1\.1 200/.test(h)), "every stream started");

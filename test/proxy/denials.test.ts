@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { pollUntil } from "../helpers/deadline";
 import { agentRequest, denialReason, type AgentRequest } from "../helpers/agent-client";
-import { FAKE_TOKENS, proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 
 type Case = { name: string; req: Omit<AgentRequest, "proxyPort" | "ca">; status: number; reason: string };
 

@@ -11,6 +11,7 @@ import { handleExchange, type ExchangeContext } from "../../proxy/src/transport/
 import { buildRouteTable, type RouteTable } from "../../proxy/src/policy/route-table";
 import { upstreamAgents } from "../../proxy/src/transport/upstream-agents";
 import { pollUntil } from "../helpers/deadline";
+import { connectPlain, readUntilClose } from "../helpers/raw-http";
 
 const ROUTES = { version: 1, routes: [{ host: "open.test", plain_http: true }] };
 
@@ -23,15 +24,9 @@ async function exchangeWith(table: () => RouteTable, request: string, leaveWhen?
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as net.AddressInfo).port;
   try {
-    const answer = await new Promise<string>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1", () => socket.write(request));
-      let got = "";
-      socket.on("data", (d: Buffer) => (got += d.toString("latin1")));
-      socket.on("error", () => undefined);
-      socket.on("close", () => resolve(got));
-      socket.setTimeout(5_000, () => socket.destroy());
-      if (leaveWhen) void pollUntil("time to leave", () => (leaveWhen() ? true : undefined)).then(() => socket.destroy());
-    });
+    const socket = await connectPlain(port);
+    if (leaveWhen) void pollUntil("time to leave", () => (leaveWhen() ? true : undefined)).then(() => socket.destroy());
+    const answer = (await readUntilClose(socket, request, { timeoutMs: 5_000 })).bytes.toString("latin1");
     await pollUntil("one audit line", () => (lines.length > 0 ? true : undefined));
     return { answer, lines };
   } finally {

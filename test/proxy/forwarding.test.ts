@@ -4,7 +4,8 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { agentRequest, denialReason } from "../helpers/agent-client";
 import { pollUntil } from "../helpers/deadline";
-import { FAKE_TOKENS, proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { leafCertificate } from "../helpers/test-ca";
 
 describe("egress proxy: allowed requests through the MITM and the upstream proxy", function () {

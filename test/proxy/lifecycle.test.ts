@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import http from "node:http";
-import { agentRequest, denialReason, rawExchange, tunnel } from "../helpers/agent-client";
+import { agentRequest, denialReason } from "../helpers/agent-client";
 import { pollUntil } from "../helpers/deadline";
-import { runProxyExpectingFailure, tempFile } from "../helpers/proxy-process";
-import { FAKE_TOKENS, proxyOutput, standardRoutes, startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { runProxyExpectingFailure, startupEnv } from "../helpers/proxy-process";
+import { proxyOutput, standardRoutes, startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../helpers/fake-tokens";
+import { exchange, tunnel } from "../helpers/raw-http";
 import { makeTestCa, type TestCa } from "../helpers/test-ca";
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -37,14 +39,14 @@ describe("egress proxy: reload, health, upstream failure, shutdown", function ()
   it("reloads routes on file change, keeping an open connection usable", async () => {
     const conn = await tunnel(f.proxy.port, "open.test:443", "open.test", f.bottleCa.cert);
     const request = "GET / HTTP/1.1\r\nHost: open.test\r\n\r\n";
-    assert.equal((await rawExchange(conn, request)).status, 200);
+    assert.equal((await exchange(conn, request)).status, 200);
     assert.equal(denialReason(await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "reload.test" })), "host not allowed");
 
     f.proxy.writeRoutes(reloadRoutes());
     await pollUntil("reload", () => f.proxy.events("routes_reloaded")[0]);
     assert.equal((await agentRequest({ proxyPort: f.proxy.port, ca: f.bottleCa.cert, host: "reload.test" })).status, 200);
     // The tunnel opened before the reload still works, under the new rules.
-    assert.equal((await rawExchange(conn, request)).status, 200);
+    assert.equal((await exchange(conn, request)).status, 200);
     conn.destroy();
   });
 
@@ -136,39 +138,35 @@ describe("egress proxy: start-up errors", function () {
   before(async () => {
     ca = await makeTestCa("start-up test CA");
   });
-  const base = () => ({ EGRESS_PROXY_CA_CERT: ca.certFile, EGRESS_PROXY_CA_KEY: ca.keyFile, EGRESS_PROXY_LISTEN: "0", EGRESS_PROXY_HEALTH_LISTEN: "127.0.0.1:0", HTTPS_PROXY: "http://127.0.0.1:9" });
+  const noRoutes = { version: 1, routes: [] };
 
   it("refuses to start when a route's token slot is unset or empty, naming the slot", async () => {
-    const routes = tempFile("routes.yaml", JSON.stringify(standardRoutes()));
-    const r = await runProxyExpectingFailure({ ...base(), EGRESS_PROXY_ROUTES: routes, EGRESS_PROXY_TOKEN_1: FAKE_TOKENS.github, EGRESS_PROXY_TOKEN_2: "" });
+    const r = await runProxyExpectingFailure({ ...startupEnv(ca, standardRoutes()), EGRESS_PROXY_TOKEN_1: FAKE_TOKENS.github, EGRESS_PROXY_TOKEN_2: "" });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /routes\[1\]\.auth\.token_env: EGRESS_PROXY_TOKEN_2 is unset or empty/);
     assert.ok(!r.stderr.includes(FAKE_TOKENS.github) && !r.stdout.includes(FAKE_TOKENS.github));
   });
 
   it("refuses a routes file with unknown keys, naming the field", async () => {
-    const routes = tempFile("routes.yaml", JSON.stringify({ version: 1, routes: [{ host: "a.test", hosts: ["b.test"] }] }));
-    const r = await runProxyExpectingFailure({ ...base(), EGRESS_PROXY_ROUTES: routes });
+    const r = await runProxyExpectingFailure(startupEnv(ca, { version: 1, routes: [{ host: "a.test", hosts: ["b.test"] }] }));
     assert.equal(r.code, 2);
     assert.match(r.stderr, /routes\[0\]: Unrecognized key/);
   });
 
   it("refuses to start without an upstream proxy unless direct egress is asked for", async () => {
-    const routes = tempFile("routes.yaml", JSON.stringify({ version: 1, routes: [] }));
-    const r = await runProxyExpectingFailure({ ...base(), HTTPS_PROXY: "", EGRESS_PROXY_ROUTES: routes });
+    const r = await runProxyExpectingFailure({ ...startupEnv(ca, noRoutes), HTTPS_PROXY: "" });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /HTTPS_PROXY: unset/);
   });
 
   it("names a missing CA file", async () => {
-    const routes = tempFile("routes.yaml", JSON.stringify({ version: 1, routes: [] }));
-    const r = await runProxyExpectingFailure({ ...base(), EGRESS_PROXY_ROUTES: routes, EGRESS_PROXY_CA_KEY: "/nonexistent/ca-key.pem" });
+    const r = await runProxyExpectingFailure({ ...startupEnv(ca, noRoutes), EGRESS_PROXY_CA_KEY: "/nonexistent/ca-key.pem" });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /EGRESS_PROXY_CA_KEY \/nonexistent\/ca-key.pem: cannot read \(ENOENT\)/);
   });
 
   it("rejects unknown flags, listing the known ones", async () => {
-    const r = await runProxyExpectingFailure(base(), ["--rotes", "x"]);
+    const r = await runProxyExpectingFailure(startupEnv(ca, noRoutes), ["--rotes", "x"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--routes/);
   });

@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
-import { agentRequest, rawExchange, tunnel } from "../helpers/agent-client";
+import { agentRequest } from "../helpers/agent-client";
 import { pollUntil } from "../helpers/deadline";
 import { startFixture, type Fixture } from "../helpers/proxy-fixture";
+import { exchange, tunnel } from "../helpers/raw-http";
 import { leafCertificate } from "../helpers/test-ca";
 
 const BIG = 200_000;
@@ -103,7 +104,7 @@ describe("egress proxy: odd upstream answers and unread bodies", function () {
 
   it("closes the upstream exchange when the agent leaves in the middle of an upload that was already answered", async () => {
     const socket = await tunnel(f.proxy.port, "raw.test:443", "raw.test", f.bottleCa.cert);
-    const answered = await rawExchange(socket, "POST /early HTTP/1.1\r\nHost: raw.test\r\ncontent-length: 100000\r\n\r\nsome");
+    const answered = await exchange(socket, "POST /early HTTP/1.1\r\nHost: raw.test\r\ncontent-length: 100000\r\n\r\nsome");
     assert.equal(answered.status, 200);
     const left = Date.now();
     socket.destroy();
@@ -122,7 +123,7 @@ describe("egress proxy: odd upstream answers and unread bodies", function () {
     const socket = await tunnel(f.proxy.port, "raw.test:443", "raw.test", f.bottleCa.cert);
     try {
       // Refused by path; the 300 kB body is never read.
-      const refused = await rawExchange(socket, `POST /a/b HTTP/1.1\r\nHost: raw.test\r\ncontent-length: 300000\r\n\r\n${"x".repeat(300_000)}`);
+      const refused = await exchange(socket, `POST /a/b HTTP/1.1\r\nHost: raw.test\r\ncontent-length: 300000\r\n\r\n${"x".repeat(300_000)}`);
       assert.equal(refused.status, 403);
       assert.match(refused.head, /\r\nconnection: close/i);
     } finally {
@@ -141,16 +142,10 @@ describe("egress proxy: odd upstream answers and unread bodies", function () {
   it("sends 100 Continue for any spelling Node recognises, once the request is admitted", async () => {
     const socket = await tunnel(f.proxy.port, "raw.test:443", "raw.test", f.bottleCa.cert);
     try {
-      const interim = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error("no 100 Continue")), 5000);
-        socket.once("data", (d: Buffer) => {
-          clearTimeout(timer);
-          resolve(d.toString("latin1"));
-        });
-        socket.write("POST /ok HTTP/1.1\r\nHost: raw.test\r\nExpect: 100-Continue, x-other\r\ncontent-length: 2\r\n\r\n");
-      });
-      assert.match(interim, /^HTTP\/1\.1 100 Continue\r\n/);
-      const res = await rawExchange(socket, "hi");
+      // the interim answer on its own: the body goes only once it has come
+      const interim = await exchange(socket, "POST /ok HTTP/1.1\r\nHost: raw.test\r\nExpect: 100-Continue, x-other\r\ncontent-length: 2\r\n\r\n", { interim: "return", timeoutMs: 5000 });
+      assert.match(interim.head, /^HTTP\/1\.1 100 Continue(\r\n|$)/);
+      const res = await exchange(socket, "hi");
       assert.equal(res.status, 200);
     } finally {
       socket.destroy();

@@ -3,15 +3,12 @@
  * allowed API calls and opens fresh connections for the requests the policy must refuse, and
  * checks every verdict as it goes. Nothing here sleeps: agents run until their deadline.
  */
-import net from "node:net";
 import type tls from "node:tls";
-import { rawExchange } from "../../helpers/agent-client";
-import { AGENT_ADDRESS, rawConnect, tlsOver } from "./raw-client";
+import { connectPlain, exchange, tunnel, type RawResponse } from "../../helpers/raw-http";
+import { AGENT_ADDRESS } from "./transports";
 
-/** A CONNECT tunnel with TLS inside, from the agent's own address (see AGENT_ADDRESS). */
-async function tunnel(proxyPort: number, connect: string, sni: string, ca: string): Promise<tls.TLSSocket> {
-  return tlsOver(await rawConnect(proxyPort, connect, AGENT_ADDRESS), sni, ca);
-}
+/** Every connection of a simulated agent comes from the agent's own address (see AGENT_ADDRESS). */
+const FROM_AGENT = { localAddress: AGENT_ADDRESS };
 
 /** One kind of request and the verdict it must get while the upstream side is healthy. */
 interface Kind {
@@ -65,25 +62,21 @@ export interface AgentOptions {
 
 const denial = (head: string) => /\r\nx-egress-proxy-denial: *([^\r\n]*)/i.exec(head)?.[1];
 
-async function plain(port: number, request: string, timeoutMs: number): Promise<{ status: number; head: string }> {
-  const socket = net.connect({ port, host: "127.0.0.1", localAddress: AGENT_ADDRESS });
+async function plain(port: number, request: string, timeoutMs: number): Promise<RawResponse> {
+  const socket = await connectPlain(port, FROM_AGENT);
   socket.on("error", () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("error", reject);
-  });
   try {
-    return await rawExchange(socket, request, timeoutMs);
+    return await exchange(socket, request, { timeoutMs });
   } finally {
     socket.destroy();
   }
 }
 
-async function freshTls(o: AgentOptions, connect: string, sni: string, request: string, timeoutMs: number): Promise<{ status: number; head: string }> {
-  const socket = await tunnel(o.proxyPort, connect, sni, o.ca);
+async function freshTls(o: AgentOptions, connect: string, sni: string, request: string, timeoutMs: number): Promise<RawResponse> {
+  const socket = await tunnel(o.proxyPort, connect, sni, o.ca, FROM_AGENT);
   socket.on("error", () => undefined);
   try {
-    return await rawExchange(socket, request, timeoutMs);
+    return await exchange(socket, request, { timeoutMs });
   } finally {
     socket.destroy();
   }
@@ -98,16 +91,16 @@ export async function runAgent(id: number, o: AgentOptions): Promise<void> {
     if (kind === undefined) throw new Error("no traffic kinds");
     const started = Date.now();
     const healthy = o.expectHealthy();
-    let res: { status: number; head: string } | undefined;
+    let res: RawResponse | undefined;
     let error: string | undefined;
     try {
       switch (kind.name) {
         case "allowed https (kept alive)":
           if (!kept || kept.destroyed) {
-            kept = await tunnel(o.proxyPort, "api.github.test:443", "api.github.test", o.ca);
+            kept = await tunnel(o.proxyPort, "api.github.test:443", "api.github.test", o.ca, FROM_AGENT);
             kept.on("error", () => undefined);
           }
-          res = await rawExchange(kept, `GET /repos/acme/widget/issues?agent=${id} HTTP/1.1\r\nHost: api.github.test\r\n\r\n`, timeoutMs);
+          res = await exchange(kept, `GET /repos/acme/widget/issues?agent=${id} HTTP/1.1\r\nHost: api.github.test\r\n\r\n`, { timeoutMs });
           if (res.status !== 200) kept.destroy(); // refusals and 502s end the connection
           break;
         case "allowed plain http":

@@ -2,11 +2,11 @@
  * Byte-exact requests as a hostile agent sends them, over each transport the proxy accepts:
  * intercepted HTTPS (CONNECT, then TLS with any SNI and ALPN), plain HTTP in absolute form,
  * origin form straight at the proxy, and plain HTTP inside a CONNECT tunnel. Nothing here
- * normalises anything: the request line and header block go out as written.
+ * normalises anything: the request line and header block go out as written, over the raw
+ * client in test/helpers/raw-http.ts; what comes back is sorted by the layer that answered.
  */
-import net from "node:net";
-import tls from "node:tls";
-import { rawExchange, tunnel } from "../../helpers/agent-client";
+import type net from "node:net";
+import { connectPlain, connectTunnel, exchange, tunnel, type RawResponse } from "../../helpers/raw-http";
 
 export type Transport = "https-intercepted" | "http-absolute" | "http-origin" | "http-in-tunnel";
 
@@ -40,10 +40,7 @@ export interface RawRequest {
   alpn?: string[];
 }
 
-export interface Exchange {
-  status: number;
-  head: string;
-  body: string;
+export interface Exchange extends RawResponse {
   /**
    * Which layer answered: our policy (denial header); the HTTP parser (400/431, no denial
    * header); the connect router's default 404 when mockttp gave up on the request
@@ -84,73 +81,23 @@ export function renderRequest(req: RawRequest, transport: Transport, probe: stri
  */
 export const AGENT_ADDRESS = "127.0.0.2";
 
-/** CONNECT through the proxy and return the plain tunnel socket (no TLS). */
-export async function rawConnect(proxyPort: number, target: string, localAddress?: string): Promise<net.Socket> {
-  const socket = net.connect({ port: proxyPort, host: "127.0.0.1", ...(localAddress ? { localAddress } : {}) });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.once("connect", () => resolve());
-  });
-  socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
-  const head = await new Promise<string>((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      const end = buf.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      socket.off("data", onData);
-      if (buf.length > end + 4) socket.unshift(buf.subarray(end + 4));
-      resolve(buf.subarray(0, end).toString("latin1"));
-    };
-    socket.on("data", onData);
-    socket.once("close", () => reject(new Error("closed before CONNECT reply")));
-  });
-  if (!/^HTTP\/1\.[01] 200/.test(head)) throw new Error(`CONNECT refused: ${head.split("\r\n")[0]}`);
-  return socket;
-}
-
-/** TLS over an open tunnel with a chosen SNI and ALPN, trusting only the bottle CA. */
-export async function tlsOver(socket: net.Socket, sni: string | null, ca: string, alpn?: string[]): Promise<tls.TLSSocket> {
-  const secure = tls.connect({
-    socket,
-    ca,
-    ...(sni === null ? {} : { servername: sni }),
-    ...(alpn ? { ALPNProtocols: alpn } : {}),
-  });
-  await new Promise<void>((resolve, reject) => {
-    secure.once("secureConnect", () => resolve());
-    secure.once("error", reject);
-  });
-  return secure;
-}
-
 /** Open the agent's connection for a transport (tunnel and TLS included). */
 export async function openTransport(req: RawRequest, transport: Transport, proxyPort: number, ca: string): Promise<net.Socket> {
   const connectTarget = req.connect ?? `${req.host}:${req.port ?? DEFAULT_PORT[transport]}`;
-  if (transport === "https-intercepted") {
-    const sni = req.sni === undefined ? req.host : req.sni;
-    if (req.alpn) return tlsOver(await rawConnect(proxyPort, connectTarget), sni, ca, req.alpn);
-    return tunnel(proxyPort, connectTarget, sni, ca);
-  }
-  if (transport === "http-in-tunnel") return rawConnect(proxyPort, connectTarget);
-  const socket = net.connect(proxyPort, "127.0.0.1");
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.once("connect", () => resolve());
-  });
-  return socket;
+  if (transport === "https-intercepted") return tunnel(proxyPort, connectTarget, req.sni === undefined ? req.host : req.sni, ca, req.alpn ? { alpn: req.alpn } : {});
+  if (transport === "http-in-tunnel") return connectTunnel(proxyPort, connectTarget);
+  return connectPlain(proxyPort);
 }
 
 /**
  * Send one raw request and classify the answer. A `101` resolves on its head (the socket stays
- * open); a socket closed without any response is `closed`.
+ * open), a 100 Continue is read past; a socket closed without any response is `closed`.
  */
-export async function exchange(socket: net.Socket, bytes: string, timeoutMs = 10_000): Promise<Exchange> {
+export async function classifiedExchange(socket: net.Socket, bytes: string, timeoutMs = 10_000): Promise<Exchange> {
   socket.on("error", () => undefined);
-  let res: { status: number; head: string; body: string };
+  let res: RawResponse;
   try {
-    const headOnly = bytes.startsWith("HEAD ");
-    res = await (headOnly || /\r\n(upgrade|expect):/i.test(bytes) ? interimExchange(socket, bytes, timeoutMs, headOnly) : rawExchange(socket, bytes, timeoutMs));
+    res = await exchange(socket, bytes, { timeoutMs });
   } catch (e) {
     if (/connection closed/.test((e as Error).message)) return { status: 0, head: "", body: "", layer: "closed", denial: undefined };
     throw e;
@@ -165,39 +112,4 @@ export async function exchange(socket: net.Socket, bytes: string, timeoutMs = 10
           ? "fallthrough"
           : "upstream";
   return { ...res, layer, denial };
-}
-
-/** Like rawExchange, but a 101 (or any reply to HEAD) resolves on its head and a 100 Continue is skipped. */
-function interimExchange(socket: net.Socket, bytes: string, timeoutMs: number, headOnly = false): Promise<{ status: number; head: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => done(new Error("upgrade exchange timed out")), timeoutMs);
-    const done = (err?: Error, v?: { status: number; head: string; body: string }) => {
-      clearTimeout(timer);
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      if (err) reject(err);
-      else if (v) resolve(v);
-    };
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      let end = buf.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      if (/^HTTP\/1\.[01] 100/.test(buf.subarray(0, end).toString("latin1"))) {
-        buf = buf.subarray(end + 4);
-        end = buf.indexOf("\r\n\r\n");
-        if (end === -1) return;
-      }
-      const head = buf.subarray(0, end).toString("latin1");
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0);
-      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? "0");
-      const body = buf.subarray(end + 4);
-      if (status === 101 || headOnly) done(undefined, { status, head, body: "" });
-      else if (body.length >= length) done(undefined, { status, head, body: body.subarray(0, length).toString("utf8") });
-    };
-    const onClose = () => done(new Error(`connection closed: ${buf.toString("latin1").slice(0, 80)}`));
-    socket.on("data", onData);
-    socket.once("close", onClose);
-    socket.write(bytes);
-  });
 }

@@ -4,10 +4,10 @@
  * credential the upstream saw, and that a refusal echoes nothing the agent sent.
  */
 import assert from "node:assert/strict";
-import { FAKE_TOKENS } from "../../helpers/proxy-fixture";
+import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 import type { AdversarialFixture, SeenRequest } from "./adversarial-fixture";
 import type { CorpusCase } from "./corpus";
-import { authorityOf, exchange, openTransport, renderRequest, type Exchange } from "./raw-client";
+import { authorityOf, classifiedExchange, openTransport, renderRequest, type Exchange } from "./transports";
 
 /** Agent-sent credentials in the corpus carry this marker; it must never reach the upstream. */
 export const AGENT_CREDENTIAL_MARKER = "agent-cred";
@@ -27,7 +27,7 @@ export async function runCase(f: AdversarialFixture, c: CorpusCase): Promise<Cas
   const wsBefore = f.seenWebSockets.length;
   const socket = await openTransport(c.request, c.transport, f.proxy.port, f.bottleCa.cert);
   try {
-    const x = await exchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
+    const x = await classifiedExchange(socket, renderRequest(c.request, c.transport, c.id), 8000);
     return {
       exchange: x,
       forwardEarlier: f.forward.targets.slice(0, forwardBefore),

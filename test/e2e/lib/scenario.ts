@@ -10,8 +10,7 @@ import { EngineMocks } from "./engine-mocks";
 import { BASE_IMAGE, buildFixtureImages, createRunNetwork, jsonLines, removeRun, runFixture, UPSTREAM_IMAGE } from "./fixtures";
 import { makeUpstreamTls, type UpstreamTls } from "./upstream-ca";
 
-/** Recognisable fake credential: must reach the upstream, and nothing else. */
-export const FAKE_TOKEN = "FAKE-e2e-token-3f9a";
+/** The stack secret of the bottle's one credentialed route; it holds FAKE_TOKENS.github, which must reach the upstream and nothing else. */
 export const TOKEN_REF = "e2eToken";
 export const API_HOST = "api.e2e.test";
 /** Allowed by the bottle's routes, refused by the upstream-proxy hop. */

@@ -3,9 +3,10 @@ import fc from "fast-check";
 import { credentialFor } from "../../../proxy/src/policy/credentials";
 import { parseTarget } from "../../../proxy/src/transport/request-facts";
 import { agentResponseHeaders, upstreamRequestHeaders } from "../../../proxy/src/policy/upstream-headers";
+import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 
 const STRIPPED = new Set(["authorization", "proxy-authorization", "x-api-key"]);
-const BEARER = credentialFor({ scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" }, "FAKE-TOKEN");
+const BEARER = credentialFor({ scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" }, FAKE_TOKENS.github);
 
 describe("request targets as the proxy forwards them", () => {
   const cases: [string, ReturnType<typeof parseTarget>][] = [
@@ -35,7 +36,7 @@ describe("request targets as the proxy forwards them", () => {
 describe("headers across the proxy", () => {
   it("keeps end-to-end headers as sent (case, order, repeats) and appends the credential", () => {
     const raw = ["Host", "api.test", "X-A", "1", "x-a", "2", "Content-Length", "3", "Accept", "*/*"];
-    assert.deepEqual(upstreamRequestHeaders(raw, STRIPPED, BEARER), [...raw, "authorization", "Bearer FAKE-TOKEN"]);
+    assert.deepEqual(upstreamRequestHeaders(raw, STRIPPED, BEARER), [...raw, "authorization", `Bearer ${FAKE_TOKENS.github}`]);
   });
 
   it("strips the agent's credentials in every spelling and repeat", () => {
@@ -58,7 +59,7 @@ describe("headers across the proxy", () => {
           assert.ok(name !== undefined, `no header name at ${i}`);
           if (STRIPPED.has(name.toLowerCase().replace(/_/g, "-"))) creds.push(`${name}: ${out[i + 1]}`);
         }
-        assert.deepEqual(creds, ["authorization: Bearer FAKE-TOKEN"]);
+        assert.deepEqual(creds, [`authorization: Bearer ${FAKE_TOKENS.github}`]);
       }),
     );
   });

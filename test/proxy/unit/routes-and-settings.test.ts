@@ -4,8 +4,9 @@ import { loadSettings, SettingsError } from "../../../proxy/src/config";
 import { credentialFor, loadTokens } from "../../../proxy/src/policy/credentials";
 import { buildRouteTable, RouteTableError } from "../../../proxy/src/policy/route-table";
 import { parseRoutesFile } from "../../../proxy/src/policy/routes-schema";
+import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 
-const TOKEN = "FAKE-unit-token-9d2e-do-not-leak";
+const TOKEN = FAKE_TOKENS.github;
 
 describe("routes.yaml schema", () => {
   const bad: [string, unknown, RegExp][] = [
