@@ -22,9 +22,11 @@ PLUGINS="docker=5.2.0 tls=5.6.1"
 PATH="$PATH:$BB_CACHE_DIR/pulumi/bin"
 command -v pulumi >/dev/null ||
   bb_die "no pulumi CLI on PATH: run \`bash scripts/pulumi-cli.sh\` (builds v3.274.1 from the Go module proxy) or install it (https://www.pulumi.com/docs/install/), then rerun"
+# read the list once: `grep -q` in a pipe would end pulumi early, and pipefail would call that a miss
+plugins="$(pulumi plugin ls 2>/dev/null || true)"
 for p in $PLUGINS; do
   name="${p%=*}" version="${p#*=}"
-  pulumi plugin ls 2>/dev/null | grep -Eq "^$name +resource +$version " ||
+  grep -Eq "^$name +resource +$version " <<<"$plugins" ||
     bb_die "the pulumi $name provider v$version is missing: \`pulumi plugin install resource $name $version\`, then rerun"
 done
 
