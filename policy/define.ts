@@ -62,9 +62,24 @@ function parseConfig<S extends ConfigSchema>(policy: string, schema: S, raw: unk
   return parsed.data;
 }
 
-function malformed(e: unknown, what: string): string | undefined {
-  if (!(e instanceof MalformedProperty)) return undefined;
-  return `${what}: ${e.message}; the policy pack fails closed on what it cannot read`;
+/** Run a check; what it cannot read is reported as a violation, since the pack fails closed. */
+function failClosed(what: string, report: (message: string) => void, check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    if (!(e instanceof MalformedProperty)) throw e;
+    report(`${what}: ${e.message}; the policy pack fails closed on what it cannot read`);
+  }
+}
+
+/** What every policy of the pack says of itself. */
+function described(spec: PolicyInfo & { readonly config?: ConfigSchema }) {
+  return {
+    name: spec.name,
+    description: spec.description,
+    enforcementLevel: spec.enforcementLevel,
+    ...(spec.config !== undefined ? { configSchema: policyConfigSchema(spec.config) } : {}),
+  };
 }
 
 /** A policy on every resource of `type`; `check` reads `props` through resource-view.ts. */
@@ -75,21 +90,12 @@ export function resourcePolicy<S extends ConfigSchema = typeof NO_CONFIG>(spec: 
 }): ResourceValidationPolicy {
   const schema = spec.config ?? NO_CONFIG;
   return {
-    name: spec.name,
-    description: spec.description,
-    enforcementLevel: spec.enforcementLevel,
-    ...(spec.config !== undefined ? { configSchema: policyConfigSchema(spec.config) } : {}),
+    ...described(spec),
     validateResource: (args, reportViolation: ReportViolation) => {
       if (args.type !== spec.type) return;
       const config = parseConfig(spec.name, schema, args.getConfig()) as z.output<S>;
       const props: Props = args.props;
-      try {
-        spec.check(props, { resourceName: args.name, config, report: (m) => reportViolation(m) });
-      } catch (e) {
-        const message = malformed(e, `resource ${args.name}`);
-        if (message === undefined) throw e;
-        reportViolation(message);
-      }
+      failClosed(`resource ${args.name}`, (m) => reportViolation(m), () => spec.check(props, { resourceName: args.name, config, report: (m) => reportViolation(m) }));
     },
   };
 }
@@ -101,20 +107,11 @@ export function stackPolicy<S extends ConfigSchema = typeof NO_CONFIG>(spec: Pol
 }): StackValidationPolicy {
   const schema = spec.config ?? NO_CONFIG;
   return {
-    name: spec.name,
-    description: spec.description,
-    enforcementLevel: spec.enforcementLevel,
-    ...(spec.config !== undefined ? { configSchema: policyConfigSchema(spec.config) } : {}),
+    ...described(spec),
     validateStack: (args, reportViolation: ReportViolation) => {
       const config = parseConfig(spec.name, schema, args.getConfig()) as z.output<S>;
       const resources = args.resources.map((r: PolicyResource): StackResource => ({ type: r.type, name: r.name, urn: r.urn, props: r.props }));
-      try {
-        spec.check(resources, { config, report: (m, urn) => reportViolation(m, urn) });
-      } catch (e) {
-        const message = malformed(e, "the stack");
-        if (message === undefined) throw e;
-        reportViolation(message);
-      }
+      failClosed("the stack", (m) => reportViolation(m), () => spec.check(resources, { config, report: (m, urn) => reportViolation(m, urn) }));
     },
   };
 }
