@@ -4,8 +4,8 @@
  * probed from inside the agent.
  *
  * The bottle's pipelock link uses `pipelock: { url }` pointing at test-forward-proxy, a small
- * CONNECT proxy this test runs on the bottle's egress network (pipelock itself cannot be built
- * on these machines). It allows CONNECT to api.e2e.test only and logs each decision, which is
+ * CONNECT proxy this test runs on the bottle's egress network, so that this suite needs no
+ * pipelock (the project builds none; pipelock-image.test.ts runs a real one when given). It allows CONNECT to api.e2e.test only and logs each decision, which is
  * how the test proves that traffic passes through the upstream-proxy hop.
  *
  *   agent ─▶ egress-proxy ─▶ test-forward-proxy ─▶ upstream (api.e2e.test, private CA)

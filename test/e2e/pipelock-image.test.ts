@@ -48,7 +48,7 @@ describe("@e2e bottle with its own pipelock container (pipelock: { image })", fu
     await requireEngine(this, "@e2e pipelock by image");
     const image = await localPipelockImage();
     if (!image) {
-      const why = "no local image bot-bottle/pipelock:* (scripts/pipelock-image.sh could not build one here)";
+      const why = "no local image bot-bottle/pipelock:* (scripts/pipelock-image.sh wraps one when given a pipelock 2.3.0 binary or image)";
       if (process.env.BB_REQUIRE_PIPELOCK === "1") throw new Error(`@e2e pipelock by image: BB_REQUIRE_PIPELOCK=1 and ${why}`);
       console.log(`    @e2e pipelock by image: SKIPPED, ${why}`);
       this.skip();
