@@ -4,7 +4,7 @@
  * policies a stack config can break, which fail naming each one. The project is a temp directory
  * whose Pulumi.yaml points `main` at this repository, with a local file backend in the temp dir;
  * the stack files are Pulumi.demo.yaml and variants of it (same passphrase, `bot-bottle-demo`).
- * Needs the pulumi CLI (PATH or /opt/bb-toolchain/bin) with its Node language host, the docker and
+ * Needs the pulumi CLI on PATH with its Node language host, the docker and
  * tls plugins, a Docker engine (the preview builds the proxy image), the demo's base image and a
  * built proxy; anywhere one is missing it prints one line saying which, and skips.
  */
@@ -16,7 +16,6 @@ import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { DEMO_STACK_FILE, ROOT, demoBottle, withRoute, type BottleInput } from "./stacks";
 
-const TOOLCHAIN_ROOT = "/opt/bb-toolchain";
 const POLICY_DIR = path.join(ROOT, "policy");
 const PLUGINS = { docker: "5.2.0", tls: "5.6.1" };
 /** Pulumi.demo.yaml says why this passphrase may be public. */
@@ -30,18 +29,15 @@ function run(cmd: string, args: string[]): string | undefined {
   }
 }
 
-/** The pulumi CLI to use: on PATH, else the toolchain's; `root` for the Automation API's PulumiCommand. */
-function findCli(): { bin: string; root?: string } | undefined {
-  if (run("pulumi", ["version"]) !== undefined) return { bin: "pulumi" };
-  const bin = path.join(TOOLCHAIN_ROOT, "bin", "pulumi");
-  return run(bin, ["version"]) !== undefined ? { bin, root: TOOLCHAIN_ROOT } : undefined;
+/** The pulumi CLI on PATH, as the Automation API finds it too. */
+function findCli(): { bin: string } | undefined {
+  return run("pulumi", ["version"]) !== undefined ? { bin: "pulumi" } : undefined;
 }
 
 /** Why this test cannot run here, or undefined when it can. */
 function missingPrerequisite(cli: { bin: string } | undefined, baseImage: string | undefined): string | undefined {
-  if (cli === undefined) return `no \`pulumi\` CLI on PATH or in ${TOOLCHAIN_ROOT}/bin`;
-  const host = path.join(path.dirname(cli.bin), "pulumi-language-nodejs");
-  if (!existsSync(host) && run("pulumi-language-nodejs", ["-version"]) === undefined) return "no pulumi-language-nodejs (the Node language host) beside the CLI or on PATH";
+  if (cli === undefined) return "no `pulumi` CLI on PATH";
+  if (run("pulumi-language-nodejs", ["-version"]) === undefined) return "no pulumi-language-nodejs (the Node language host) on PATH";
   const plugins = JSON.parse(run(cli.bin, ["plugin", "ls", "--json"]) ?? "[]") as { name: string; kind: string; version: string }[];
   for (const [name, version] of Object.entries(PLUGINS)) {
     if (!plugins.some((p) => p.kind === "resource" && p.name === name && p.version === version)) {
@@ -93,7 +89,7 @@ describe("policy pack under the real pulumi CLI: preview --policy-pack @e2e", fu
       writeFileSync(p, JSON.stringify(packConfig));
       configFiles.push(p);
     }
-    const pulumiCommand = await PulumiCommand.get(cli?.root !== undefined ? { root: cli.root } : {});
+    const pulumiCommand = await PulumiCommand.get();
     const envVars = { PULUMI_BACKEND_URL: `file://${workDir}`, PULUMI_CONFIG_PASSPHRASE: DEMO_PASSPHRASE, PULUMI_SKIP_UPDATE_CHECK: "true" };
     const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir }, { pulumiCommand, envVars, secretsProvider: "passphrase" });
     let output = "";
