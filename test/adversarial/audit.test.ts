@@ -6,19 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { pollUntil } from "../helpers/deadline";
-import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
-import { loadCorpus, loadRouteSets } from "./lib/corpus";
+import { type AdversarialFixture, useCorpusFixture } from "./lib/adversarial-fixture";
+import { loadCorpus } from "./lib/corpus";
 import { classifiedExchange, openTransport, renderRequest } from "./lib/transports";
 
 describe("adversarial: one truthful decision line per request", function () {
   this.timeout(60_000);
   let f: AdversarialFixture;
-  before(async () => {
-    f = await startAdversarialFixture(loadRouteSets().corpus);
-  });
-  after(async () => {
-    await f?.close();
-  });
+  useCorpusFixture((started) => (f = started));
 
   /**
    * Send a case on a fresh connection, then a probe whose own (denied) line proves that the log

@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { connectTunnel, exchange, readHead, readResponses, startTls, tunnel } from "../helpers/raw-http";
 import { FAKE_TOKENS } from "../helpers/fake-tokens";
-import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
-import { loadRouteSets } from "./lib/corpus";
+import { type AdversarialFixture, useCorpusFixture } from "./lib/adversarial-fixture";
 import { classifiedExchange } from "./lib/transports";
 
 const denialOf = (head: string) => /\r\nx-egress-proxy-denial: *([^\r\n]*)/i.exec(head)?.[1];
@@ -15,12 +14,7 @@ const denialOf = (head: string) => /\r\nx-egress-proxy-denial: *([^\r\n]*)/i.exe
 describe("adversarial: several requests on one connection", function () {
   this.timeout(30_000);
   let f: AdversarialFixture;
-  before(async () => {
-    f = await startAdversarialFixture(loadRouteSets().corpus);
-  });
-  after(async () => {
-    await f?.close();
-  });
+  useCorpusFixture((started) => (f = started));
 
   it("decides every request on a kept-alive tunnel: a Host switch after allowed requests is refused", async () => {
     const conn = await tunnel(f.proxy.port, "api.github.test:443", "api.github.test", f.bottleCa.cert);

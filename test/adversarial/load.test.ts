@@ -9,8 +9,7 @@
 import assert from "node:assert/strict";
 import { proxyOutput } from "../helpers/proxy-fixture";
 import { FAKE_TOKENS } from "../helpers/fake-tokens";
-import { openFds, rssMb, startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
-import { loadRouteSets } from "./lib/corpus";
+import { openFds, rssMb, type AdversarialFixture, useCorpusFixture } from "./lib/adversarial-fixture";
 import { runAgent, summarise, type TrafficStats } from "./lib/traffic";
 
 const SOAK = process.env.BOT_BOTTLE_SOAK === "1";
@@ -22,12 +21,7 @@ const RSS_LIMIT_MB = 400;
 describe(`adversarial: load, ${AGENTS} concurrent agents for ${DURATION_MS / 1000} s`, function () {
   this.timeout(DURATION_MS + 120_000);
   let f: AdversarialFixture;
-  before(async () => {
-    f = await startAdversarialFixture(loadRouteSets().corpus);
-  });
-  after(async () => {
-    await f?.close();
-  });
+  useCorpusFixture((started) => (f = started));
 
   it("gives every request its verdict under mixed load, without errors, crash or unbounded memory", async () => {
     const pid = f.proxy.child.pid ?? 0;

@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { connectTunnel, startTls, tunnel } from "../helpers/raw-http";
-import { startAdversarialFixture, type AdversarialFixture } from "./lib/adversarial-fixture";
-import { loadRouteSets } from "./lib/corpus";
+import { type AdversarialFixture, useCorpusFixture } from "./lib/adversarial-fixture";
 
 interface H2Answer {
   status: number;
@@ -47,12 +46,7 @@ const H2_REFUSALS = new Set(["unsupported HTTP version", "destination mismatch",
 describe("adversarial: HTTP/2 reached through ALPN or prior knowledge", function () {
   this.timeout(30_000);
   let f: AdversarialFixture;
-  before(async () => {
-    f = await startAdversarialFixture(loadRouteSets().corpus);
-  });
-  after(async () => {
-    await f?.close();
-  });
+  useCorpusFixture((started) => (f = started));
 
   /** An HTTP/2 session inside a CONNECT tunnel, TLS with SNI `host` and ALPN h2 only. */
   /** Send each header set on `client`; every one must be refused and nothing may reach upstream. */

@@ -8,6 +8,7 @@ import net from "node:net";
 import * as mockttp from "mockttp";
 import { startIpTlsFront } from "../../helpers/ip-tls-front";
 import { startFixture, type Fixture } from "../../helpers/proxy-fixture";
+import { loadRouteSets } from "./corpus";
 
 /** Host names (`name:port`) the forward proxy resolves to the recording upstream. */
 export const CORPUS_HOSTS = [
@@ -115,4 +116,16 @@ export function rssMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? "0");
   return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
+/** The fixture with the corpus routes for a whole suite: started before its tests, closed after. */
+export function useCorpusFixture(use: (fixture: AdversarialFixture) => void): void {
+  let fixture: AdversarialFixture | undefined;
+  before(async () => {
+    fixture = await startAdversarialFixture(loadRouteSets().corpus);
+    use(fixture);
+  });
+  after(async () => {
+    await fixture?.close();
+  });
 }
