@@ -34,6 +34,11 @@ export function canonicalHost(host: string): string | undefined {
 
 const DOTTED_QUAD = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
+/** An IPv4 address as a.b.c.d in decimal, no leading zeros: the one spelling routes and hosts may use. */
+export function isDottedQuad(host: string): boolean {
+  return DOTTED_QUAD.test(host);
+}
+
 /**
  * True for IPv4 dotted quads and IPv6 literals, bracketed or not: the forms a canonical host
  * takes. Checked without node:net, so that the policy layer imports no socket module; the WHATWG
@@ -41,7 +46,7 @@ const DOTTED_QUAD = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\
  */
 export function isIpLiteral(host: string): boolean {
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  if (DOTTED_QUAD.test(bare)) return true;
+  if (isDottedQuad(bare)) return true;
   if (!bare.includes(":")) return false;
   try {
     return new URL(`http://[${bare}]/`).hostname.length > 2;

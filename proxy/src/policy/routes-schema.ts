@@ -6,12 +6,11 @@
  * (`EGRESS_PROXY_TOKEN_<n>`) whose value the proxy reads from its own environment.
  */
 import { z } from "zod";
-import { canonicalHost } from "./host";
+import { canonicalHost, isDottedQuad } from "./host";
 import { routesOverlap } from "./route-overlap";
 
 const DNS_LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const HOSTNAME = new RegExp(`^(?:\\*\\.)?(?:${DNS_LABEL}\\.)*${DNS_LABEL}$`);
-const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** RFC 9110 token: header names and auth schemes. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const METHOD = /^[A-Z]+$/;
@@ -65,7 +64,7 @@ export const routeSchema = z
     host: z
       .string()
       .transform((h) => h.toLowerCase())
-      .refine((h) => (HOSTNAME.test(h) || IPV4.test(h)) && canonicalHost(h.replace(/^\*\./, "")) === h.replace(/^\*\./, ""), {
+      .refine((h) => (HOSTNAME.test(h) || isDottedQuad(h)) && canonicalHost(h.replace(/^\*\./, "")) === h.replace(/^\*\./, ""), {
         message: "must be a hostname (optionally `*.` for subdomains) or a dotted IPv4 address, without scheme or port; write IPs as a.b.c.d",
       }),
     port: z.number().int().min(1).max(65535).optional(),
