@@ -8,7 +8,7 @@
 import { admitHeadOnly, type Admission } from "../policy/admission";
 import { isIpLiteral } from "../policy/host";
 import type { RouteTable } from "../policy/route-table";
-import { upstreamRequestHeaders } from "../policy/upstream-headers";
+import { headerPairs, upstreamRequestHeaders } from "../policy/upstream-headers";
 import type { MockttpRequest } from "./mockttp-types";
 import { webSocketFacts } from "../transport/request-facts";
 
@@ -28,9 +28,7 @@ export function webSocketAdmitter(table: RouteTable): (req: MockttpRequest) => A
 export function prepareUpgrade(req: MockttpRequest, admission: Admission, table: RouteTable): void {
   const d = admission.decision;
   if (d.verdict !== "allow") return;
-  const flat = upstreamRequestHeaders(req.rawHeaders.flat(), table.stripped, undefined, true);
-  const kept: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) kept.push([flat[i] ?? "", flat[i + 1] ?? ""]);
+  const kept = headerPairs(upstreamRequestHeaders(req.rawHeaders.flat(), table.stripped, undefined, true));
   req.rawHeaders = kept;
   // mockttp's passthrough reads its headers object too (subprotocols, extensions): keep it in step
   const names = new Set(kept.map(([name]) => name.toLowerCase()));
