@@ -4,6 +4,7 @@
  * reach" is answered without reading the config. It names each credential's `token_ref`,
  * never a value.
  */
+import { routePorts } from "../proxy/src/policy/decide";
 import type { Route } from "../proxy/src/policy/routes-schema";
 import type { RouteConfig } from "./config-schema";
 
@@ -33,7 +34,7 @@ export function egressPolicy(rendered: readonly Route[], configured: readonly Ro
     if (r.auth !== undefined && ref === undefined) throw new Error(`internal: rendered route ${i} has auth that its config lacks`);
     return {
       host: r.host,
-      ports: r.port !== undefined ? [r.port] : r.plain_http ? [443, 80] : [443],
+      ports: routePorts(r),
       paths: r.path_allowlist ?? ["/**"],
       methods: r.methods ?? "any but TRACE, TRACK, CONNECT",
       websocket: r.websocket === true,

@@ -60,6 +60,12 @@ export type Decision =
 
 const DEFAULT_PORT = { http: 80, https: 443 } as const;
 
+/** The ports a route covers, as `decide` matches them: its own, or the default port of each scheme it allows. */
+export function routePorts(route: Route): number[] {
+  if (route.port !== undefined) return [route.port];
+  return route.plain_http ? [DEFAULT_PORT.https, DEFAULT_PORT.http] : [DEFAULT_PORT.https];
+}
+
 /**
  * Decide one request. Order of evaluation (first failure wins, deny is the fallthrough):
  * 1. HTTP/1.x; the target is canonical, and is exactly what would be forwarded;

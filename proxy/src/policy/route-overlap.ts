@@ -3,16 +3,13 @@
  * the first match wins, so which credential a request carries would depend on route order.
  * Pure; conservative where a pattern could go either way (an overlap it cannot rule out counts).
  */
+import { routePorts } from "./decide";
 import { hostMatches } from "./host";
 import type { Route } from "./routes-schema";
 
 /** Hosts, ports, paths and methods all intersect. */
 export function routesOverlap(a: Route, b: Route): boolean {
-  return hostsOverlap(a.host, b.host) && portOf(a) === portOf(b) && methodsOverlap(a.methods, b.methods) && pathsOverlap(a.path_allowlist, b.path_allowlist);
-}
-
-function portOf(r: Route): number {
-  return r.port ?? (r.plain_http ? 80 : 443);
+  return hostsOverlap(a.host, b.host) && routePorts(a).some((p) => routePorts(b).includes(p)) && methodsOverlap(a.methods, b.methods) && pathsOverlap(a.path_allowlist, b.path_allowlist);
 }
 
 function hostsOverlap(a: string, b: string): boolean {
