@@ -55,11 +55,3 @@ export function cpusAsReadBack(cpus: number): CpusReadBack {
   }
   return { ok: true, text };
 }
-
-/**
- * `memorySwap` in MB for a memory limit: the same number, so the container gets no swap. Left
- * out, Docker gives twice the memory and the provider reads that back as a change on every run.
- */
-export function memorySwapMb(memoryMb: number): number {
-  return memoryMb;
-}

@@ -10,7 +10,7 @@ import {
   PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
   PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING, AGENT_DEFAULT_LIMITS,
 } from "./constants";
-import { cpusAsReadBack, memorySwapMb } from "./docker-readback";
+import { cpusAsReadBack } from "./docker-readback";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
 import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan } from "./plan-types";
 import type { TokenSlot } from "./token-slots";
@@ -34,7 +34,9 @@ function resources(limits: { memory_mb: number; cpus: number }) {
   const cpus = cpusAsReadBack(limits.cpus);
   // config-schema.ts refuses such values with the field's path; the fixed limits are tested
   if (!cpus.ok) throw new Error(`internal: cpus ${limits.cpus} ${cpus.why}`);
-  return { memoryMb: limits.memory_mb, memorySwapMb: memorySwapMb(limits.memory_mb), cpus: cpus.text };
+  // swap equal to memory: no swap. Left out, Docker gives twice the memory, which the provider
+  // reads back as a change on every run
+  return { memoryMb: limits.memory_mb, memorySwapMb: limits.memory_mb, cpus: cpus.text };
 }
 
 

@@ -64,7 +64,7 @@ export interface ContainerPlan {
   readonly capDrop: readonly string[];
   readonly securityOpts: readonly string[];
   readonly memoryMb: number;
-  /** Equal to memoryMb: no swap (docker-readback.ts). */
+  /** Equal to memoryMb: no swap (plan-containers.ts says why). */
   readonly memorySwapMb: number;
   /** Docker's `--cpus` in the form the provider reads back (docker-readback.ts). */
   readonly cpus: string;
