@@ -2,8 +2,8 @@
  * Secret leak checks with the fake tokens: after a mix of allowed, denied, malformed and failing
  * traffic, the tokens (and the agent's own credentials, query strings and header values) must not
  * appear in the proxy's stdout or stderr, in any reply to the agent, in the CONNECT requests the
- * proxy sends to pipelock, in routes.yaml, or in the rendered bottle plan. The one documented
- * exception: an allowed upstream that echoes request headers.
+ * proxy sends to pipelock, in routes.yaml, or in the rendered bottle plan; not even through an
+ * allowed upstream that echoes the request headers (test/proxy/echo.test.ts has every form of it).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -169,17 +169,18 @@ describe("adversarial: leaks at start-up and through an echoing upstream", funct
     for (const secret of [bad, "FAKE-bad-token", FAKE_TOKENS.anthropic]) assert.ok(!`${r.stdout}${r.stderr}`.includes(secret));
   });
 
-  it("WARNING (documented): an allowed upstream that echoes request headers shows the agent the injected credential", async () => {
+  it("an allowed upstream that echoes request headers shows the agent the injected credential redacted, never in clear", async () => {
     const f = await startAdversarialFixture(loadRouteSets().corpus);
     try {
       const socket = await openTransport({ host: "api.anthropic.test" }, "https-intercepted", f.proxy.port, f.bottleCa.cert);
       const x = await classifiedExchange(socket, "GET /echo-headers HTTP/1.1\r\nHost: api.anthropic.test\r\n\r\n");
       socket.destroy();
       assert.equal(x.status, 200);
-      // This is the hazard SECURITY.md and the README warn about: the proxy cannot tell an echo
-      // from data. Keep path_allowlist narrow on credentialed routes.
-      assert.ok(x.body.includes(FAKE_TOKENS.anthropic), "the echoing upstream did not show the credential: the warning's premise changed");
-      assert.ok(!proxyOutput(f).includes(FAKE_TOKENS.anthropic), "the echo must still not reach the proxy's logs");
+      // The upstream did echo it: the header is there, with the marker in the token's place.
+      const echoed = (JSON.parse(x.body) as [string, string][]).find(([name]) => name === "x-api-key")?.[1];
+      assert.equal(echoed, "REDACTED".repeat(8).slice(0, FAKE_TOKENS.anthropic.length));
+      assert.ok(!x.body.includes(FAKE_TOKENS.anthropic), "the echo reached the agent");
+      assert.ok(!proxyOutput(f).includes(FAKE_TOKENS.anthropic), "the echo must not reach the proxy's logs");
     } finally {
       await f.close();
     }

@@ -163,15 +163,34 @@ function parseResponse(buf: Buffer, closed: boolean, opts: ReadOptions): { used:
   if (status >= 100 && status < 200 && status !== 101 && (opts.interim ?? "skip") === "skip") return { used: end + 4 };
   if (noBody) return { used: end + 4, response: { status, head, body: "" } };
   if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-    // Enough for tests: up to the last chunk; the body is returned still chunk-framed.
-    const last = rest.indexOf("0\r\n\r\n");
-    if (last === -1) return closed ? { used: buf.length, response: { status, head, body: rest.toString("utf8") } } : undefined;
-    return { used: end + 4 + last + 5, response: { status, head, body: rest.subarray(0, last + 5).toString("utf8") } };
+    // the body is returned still chunk-framed, with its trailers
+    const used = chunkedLength(rest);
+    if (used === undefined) return closed ? { used: buf.length, response: { status, head, body: rest.toString("utf8") } } : undefined;
+    return { used: end + 4 + used, response: { status, head, body: rest.subarray(0, used).toString("utf8") } };
   }
   const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
   if (length === undefined) return closed ? { used: buf.length, response: { status, head, body: rest.toString("utf8") } } : undefined;
   if (rest.length < Number(length)) return closed ? new Error(`closed after ${rest.length} of ${length} body bytes`) : undefined;
   return { used: end + 4 + Number(length), response: { status, head, body: rest.subarray(0, Number(length)).toString("utf8") } };
+}
+
+/** Length of a complete chunked body (chunks, last chunk, trailers, blank line), or undefined while it is incomplete. */
+function chunkedLength(body: Buffer): number | undefined {
+  let at = 0;
+  for (;;) {
+    const eol = body.indexOf("\r\n", at);
+    if (eol === -1) return undefined;
+    const size = parseInt(body.toString("latin1", at, eol).split(";")[0] ?? "", 16);
+    if (Number.isNaN(size)) return undefined;
+    if (size === 0) {
+      // trailer lines, then the blank line
+      const blank = body.indexOf("\r\n\r\n", eol);
+      if (body.subarray(eol, eol + 4).toString("latin1") === "\r\n\r\n") return eol + 4;
+      return blank === -1 ? undefined : blank + 4;
+    }
+    at = eol + 2 + size + 2;
+    if (at > body.length) return undefined;
+  }
 }
 
 /** What `readUntilClose` collected: every byte, and whether the deadline cut it short. */

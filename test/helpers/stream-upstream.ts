@@ -50,16 +50,21 @@ export function sendPattern(res: ServerResponse, total: number, chunk: Buffer): 
   pump();
 }
 
-export async function startStreamUpstream(ca: TestCa, hosts: string[]): Promise<StreamUpstream> {
+/** TLS server options that answer each of `hosts` with a leaf certificate from `ca`. */
+export async function hostCertificates(ca: TestCa, hosts: string[]): Promise<https.ServerOptions> {
   const authority = await caApi.getCA({ cert: ca.cert, key: ca.key, keyLength: 2048 });
   const contexts = new Map<string, tls.SecureContext>();
   for (const h of hosts) {
     const leaf = await authority.generateCertificate(h);
     contexts.set(h, tls.createSecureContext({ key: leaf.key, cert: leaf.cert }));
   }
+  return { SNICallback: (name, cb) => cb(null, contexts.get(name)) };
+}
+
+export async function startStreamUpstream(ca: TestCa, hosts: string[]): Promise<StreamUpstream> {
   const sse = new Set<ServerResponse>();
   const uploads: { bytes: number; sha256: string }[] = [];
-  const server = https.createServer({ SNICallback: (name, cb) => cb(null, contexts.get(name)) }, (req, res) => {
+  const server = https.createServer(await hostCertificates(ca, hosts), (req, res) => {
     const url = new URL(req.url ?? "/", "https://x");
     if (req.method === "GET" && url.pathname === "/download") {
       const total = Number(url.searchParams.get("bytes") ?? "0");

@@ -7,12 +7,16 @@
  */
 import * as mockttp from "mockttp";
 import type { Admission } from "../policy/admission";
-import { auditLine, auditRecord, eventLine, type AuditSink } from "../policy/audit-log";
+import type { Duplex } from "node:stream";
+import { auditLine, auditRecord, echoLine, eventLine, type AuditSink } from "../policy/audit-log";
+import type { EchoAudit } from "../policy/echo-ledger";
+import type { EchoPolicy } from "../policy/route-table";
+import { guardMessages, guardUpgradeAnswer } from "../transport/echo-websocket";
 import { DENY_REASONS } from "../policy/decide";
 import { handleExchange, type ExchangeContext } from "../transport/http-exchange";
 import { policyRules } from "./policy-rules";
 import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
-import { refuseReplayedTunnelRefusals, takeRequestPath } from "./internals";
+import { onAgentWebSocket, refuseReplayedTunnelRefusals, takeRequestPath } from "./internals";
 import { upstreamAgents, type UpstreamAgents } from "../transport/upstream-agents";
 import type { RouteTable } from "../policy/route-table";
 import { prepareUpgrade, webSocketAdmitter } from "./websocket-admission";
@@ -100,9 +104,10 @@ export class EgressProxy {
   }
 
   private async install(table: RouteTable): Promise<void> {
-    const rules = policyRules(table, webSocketAdmitter(table), this.options.upstreamProxy, (req, admission) => {
+    const rules = policyRules(table, webSocketAdmitter(table), this.options.upstreamProxy, (req, admission, socket) => {
       this.logWebSocket(admission);
       prepareUpgrade(req, admission, table);
+      if (table.echo && admission.decision.verdict === "allow") this.guardWebSocket(socket, table.echo, admission);
     });
     await this.server.setRequestRules(...rules.request);
     await this.server.setWebSocketRules(...rules.webSocket);
@@ -113,6 +118,17 @@ export class EgressProxy {
     const d = admission.decision;
     const status = d.verdict === "deny" ? DENY_REASONS[d.reason] : null;
     this.options.sink(auditLine({ ...auditRecord(this.options.bottle, admission), status }));
+  }
+
+  /** Clear what an admitted WebSocket's upstream sends of the bottle's tokens (transport/echo-websocket.ts). */
+  private guardWebSocket(socket: unknown, policy: EchoPolicy, admission: Admission): void {
+    const report = (echo: EchoAudit) =>
+      this.options.sink(echoLine({ bottle: this.options.bottle, method: admission.method, host: admission.host, path: admission.path, route: admission.decision.verdict === "allow" ? admission.decision.routeIndex : null }, echo));
+    const answer = guardUpgradeAnswer(socket as Duplex, policy, report);
+    onAgentWebSocket(socket, (ws) => {
+      answer.upgraded();
+      guardMessages(ws, policy, report);
+    });
   }
 
   /** Log an operational event in the audit stream. */

@@ -10,6 +10,7 @@
  *   socket._parent              the tunnel socket under each TLS socket it unwraps
  *   HttpsProxyAgent.connect     patched so that a refused tunnel is an error, not a fake response
  *   WsStepLookup                its table of WebSocket step implementations, given one of ours
+ *   'ws-upgrade'                the event on the agent's socket that hands over its WebSocket
  */
 import type { ClientRequest, IncomingMessage, RequestListener } from "node:http";
 import type { Socket } from "node:net";
@@ -109,10 +110,10 @@ export function refuseReplayedTunnelRefusals(): void {
   refusalPatched = true;
 }
 
-/** A WebSocket rule step of ours: runs `run(req)` and lets the rule go on to its next step. */
+/** A WebSocket rule step of ours: runs `run(req, socket)` and lets the rule go on to its next step. */
 export interface ContinueStep {
   readonly type: typeof CONTINUE_STEP;
-  run(req: unknown): void;
+  run(req: unknown, socket: unknown): void;
   explain(): string;
 }
 
@@ -130,7 +131,7 @@ let stepRegistered = false;
  * implementation its lookup table names, and copy the step's fields onto it, so a non-final
  * implementation of ours in that table runs `run` (a field of the step) and continues.
  */
-export function continueStep(label: string, run: (req: unknown) => void): ContinueStep {
+export function continueStep(label: string, run: (req: unknown, socket: unknown) => void): ContinueStep {
   if (!stepRegistered) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- a file the export map does not list
     const impls = require(path.join(path.dirname(require.resolve("mockttp")), "rules", "websockets", "websocket-step-impls.js")) as { WsStepLookup?: StepTable };
@@ -138,9 +139,9 @@ export function continueStep(label: string, run: (req: unknown) => void): Contin
     if (!table || typeof table["ws-passthrough"]?.prototype !== "object") throw new Error(`mockttp internals changed: no WebSocket step table (WsStepLookup); ${MOVED}`);
     class ContinueStepImpl {
       static readonly isFinal = false;
-      declare run: (req: unknown) => void;
-      handle(req: unknown): Promise<{ continue: true }> {
-        this.run(req);
+      declare run: (req: unknown, socket: unknown) => void;
+      handle(req: unknown, socket: unknown): Promise<{ continue: true }> {
+        this.run(req, socket);
         return Promise.resolve({ continue: true });
       }
       // mockttp disposes every step of the rules a reload replaces
@@ -150,4 +151,25 @@ export function continueStep(label: string, run: (req: unknown) => void): Contin
     stepRegistered = true;
   }
   return { type: CONTINUE_STEP, run, explain: () => label };
+}
+
+/** The agent's end of a WebSocket, as far as the upstream-to-agent relay uses it. */
+export interface AgentWebSocket {
+  send(data: unknown, options?: unknown, cb?: unknown): void;
+  close(code?: number, reason?: unknown): void;
+  ping(data?: unknown, mask?: unknown, cb?: unknown): void;
+  pong(data?: unknown, mask?: unknown, cb?: unknown): void;
+}
+
+/**
+ * Call `paired(ws)` with the agent's WebSocket once the passthrough has it, before it starts
+ * relaying: mockttp emits it on the agent's socket as 'ws-upgrade', then wires both directions.
+ */
+export function onAgentWebSocket(socket: unknown, paired: (ws: AgentWebSocket) => void): void {
+  const s = socket as { once?: (event: string, cb: (ws: AgentWebSocket) => void) => void };
+  if (typeof s.once !== "function") throw new Error(`mockttp internals changed: a WebSocket step was given no socket; ${MOVED}`);
+  s.once("ws-upgrade", (ws) => {
+    if (typeof ws?.send !== "function" || typeof ws.close !== "function") throw new Error(`mockttp internals changed: 'ws-upgrade' carried no WebSocket; ${MOVED}`);
+    paired(ws);
+  });
 }

@@ -58,9 +58,9 @@ export function policyRules(
   table: RouteTable,
   admit: (req: MockttpRequest) => Admission,
   upstreamProxy: string | undefined,
-  onUpgrade: (req: MockttpRequest, admission: Admission) => void,
+  onUpgrade: (req: MockttpRequest, admission: Admission, socket: unknown) => void,
 ): PolicyRules {
-  const admitted = () => continueStep("hand the upgrade to the proxy", (req) => onUpgrade(req as MockttpRequest, admit(req as MockttpRequest))) as unknown as mockttp.WebSocketStep;
+  const admitted = () => continueStep("hand the upgrade to the proxy", (req, socket) => onUpgrade(req as MockttpRequest, admit(req as MockttpRequest), socket)) as unknown as mockttp.WebSocketStep;
   const proxyConfig = upstreamProxy === undefined ? undefined : { proxyUrl: upstreamProxy };
   const always = () => new completionCheckers.Always();
   const routeMatcher = (i: number) =>

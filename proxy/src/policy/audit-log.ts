@@ -3,6 +3,7 @@
  * CANONICAL-PROXY-DECISION). Never a header value, never a token: only what is listed here.
  */
 import type { Admission } from "./admission";
+import type { EchoAudit } from "./echo-ledger";
 
 export interface AuditRecord {
   bottle: string;
@@ -15,6 +16,8 @@ export interface AuditRecord {
   status: number | null;
   bytes: number | null;
   duration_ms: number | null;
+  /** Present when the response carried one of the bottle's tokens (echo-ledger.ts). */
+  echo?: EchoAudit;
 }
 
 /** The record of a decision before its response is known. */
@@ -36,14 +39,24 @@ export function auditRecord(bottle: string, admission: Admission): AuditRecord {
 
 export type AuditSink = (line: string) => void;
 
-/** Render a record as one JSON line (the path is truncated, so a huge URL cannot flood the log). */
+/** Render a record as one JSON line (the path truncated). */
 export function auditLine(record: AuditRecord, now: Date = new Date()): string {
   return JSON.stringify({
     time: now.toISOString(),
     event: "decision",
     ...record,
-    path: record.path.length > 512 ? `${record.path.slice(0, 512)}...` : record.path,
+    path: shortPath(record.path),
   });
+}
+
+/** A token found in what a WebSocket's upstream sent, after the upgrade's own line was written. */
+export function echoLine(exchange: Pick<AuditRecord, "bottle" | "method" | "host" | "path" | "route">, echo: EchoAudit, now: Date = new Date()): string {
+  return JSON.stringify({ time: now.toISOString(), event: "echo", ...exchange, path: shortPath(exchange.path), echo });
+}
+
+/** A huge URL cannot flood the log. */
+function shortPath(path: string): string {
+  return path.length > 512 ? `${path.slice(0, 512)}...` : path;
 }
 
 /** Operational events (start, reload, stop) in the same JSON-lines stream. */

@@ -3,6 +3,7 @@
  * becomes exactly one header, and each injector can describe itself without its secret.
  */
 import { inspect } from "node:util";
+import { MIN_ECHO_TOKEN_LENGTH } from "./echo-forms";
 import type { Route, RouteAuth } from "./routes-schema";
 
 /**
@@ -60,6 +61,9 @@ export function loadTokens(
       errors.push(`routes[${i}].auth.token_env: ${slot} is unset or empty in the proxy's environment; set it to the route's credential`);
     } else if (!/^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/.test(value)) {
       errors.push(`routes[${i}].auth.token_env: ${slot} holds characters that cannot go in an HTTP header (control bytes, non-ASCII or edge spaces); check the secret`);
+    } else if (value.length < MIN_ECHO_TOKEN_LENGTH) {
+      // responses are cleared of every token (echo-scan.ts): a short one would match ordinary data
+      errors.push(`routes[${i}].auth.token_env: ${slot} is shorter than ${MIN_ECHO_TOKEN_LENGTH} characters, too short to be told apart from data in responses; check the secret`);
     } else {
       tokens.set(slot, value);
     }

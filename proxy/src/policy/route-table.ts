@@ -3,7 +3,16 @@
  * Built whole or not at all, so a reload either swaps in a complete table or keeps the old one.
  */
 import { credentialFor, loadTokens, strippedHeaderNames, type Credential } from "./credentials";
+import { EchoPatterns, type EchoAction } from "./echo-scan";
 import { parseRoutesFile, type Route } from "./routes-schema";
+
+/** How responses are kept free of the bottle's tokens; undefined when no route has one. */
+export interface EchoPolicy {
+  patterns: EchoPatterns;
+  action: EchoAction;
+  /** The first route that uses each token slot: what an audit line names. */
+  routeOf: ReadonlyMap<string, number>;
+}
 
 export interface RouteTable {
   routes: readonly Route[];
@@ -11,6 +20,7 @@ export interface RouteTable {
   credentials: readonly (Credential | undefined)[];
   /** Header names removed from every agent request. */
   stripped: ReadonlySet<string>;
+  echo: EchoPolicy | undefined;
 }
 
 export class RouteTableError extends Error {
@@ -33,5 +43,11 @@ export function buildRouteTable(doc: unknown, env: Readonly<Record<string, strin
     if (token === undefined) throw new RouteTableError([`token slot ${r.auth.token_env} was not loaded`]);
     return credentialFor(r.auth, token);
   });
-  return { routes, credentials, stripped: strippedHeaderNames(routes) };
+  const patterns = EchoPatterns.of(tokens.tokens);
+  const routeOf = new Map<string, number>();
+  routes.forEach((r, i) => {
+    if (r.auth && !routeOf.has(r.auth.token_env)) routeOf.set(r.auth.token_env, i);
+  });
+  const echo = patterns && { patterns, action: parsed.value.on_echo ?? "redact", routeOf };
+  return { routes, credentials, stripped: strippedHeaderNames(routes), echo };
 }

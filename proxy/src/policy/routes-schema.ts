@@ -90,6 +90,8 @@ export const routesFileSchema = z
   .strictObject({
     version: z.literal(1),
     routes: z.array(routeSchema),
+    /** What the proxy does with a response that carries one of the bottle's tokens (policy/echo-scan.ts). */
+    on_echo: z.enum(["redact", "block"], { error: "must be `redact` (replace each echoed token, the default) or `block` (cut the response)" }).optional(),
   })
   .superRefine((file, ctx) => {
     // the first matching route wins: two credentials for one request would hang on route order

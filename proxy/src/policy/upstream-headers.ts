@@ -82,3 +82,20 @@ export function headerPairs(flat: readonly string[]): [string, string][] {
   }
   return out;
 }
+
+/** The content codings the proxy can search a response through for echoed tokens (transport/echo-guard.ts). */
+const SEARCHABLE_CODINGS = new Set(["gzip", "x-gzip", "deflate", "br", "identity"]);
+
+/**
+ * `accept-encoding` narrowed to the searchable codings, so that an upstream never picks one whose
+ * answer the proxy would have to refuse (zstd, compress, `*`); `identity` when none is left.
+ */
+export function searchableCodingsOnly(headers: readonly string[]): string[] {
+  const out = [...headers];
+  for (let i = 0; i + 1 < out.length; i += 2) {
+    if ((out[i] ?? "").toLowerCase() !== "accept-encoding") continue;
+    const kept = (out[i + 1] ?? "").split(",").map((c) => c.trim()).filter((c) => SEARCHABLE_CODINGS.has((c.split(";")[0] ?? "").trim().toLowerCase()));
+    out[i + 1] = kept.length ? kept.join(", ") : "identity";
+  }
+  return out;
+}

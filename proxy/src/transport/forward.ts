@@ -6,6 +6,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { isIpLiteral } from "../policy/host";
+import type { Readable } from "node:stream";
+import { bodyCoding, EchoRefusal, guardBody, guardHeaders, guardText, type EchoGuard } from "./echo-guard";
 import { announcesBody, closeIfBodyUnread } from "./request-body";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
@@ -38,7 +40,14 @@ export interface Forwarding {
   /** The body when admission already read it (form posts on method-limited routes). */
   body: Buffer | undefined;
   idleTimeoutMs: number;
+  /** Set when the bottle has tokens: every answer is cleared of them on its way (echo-guard.ts). */
+  echo: EchoGuard | undefined;
 }
+
+const REFUSED_BODY = JSON.stringify({ error: "upstream response refused", reason: "it carried a credential of this bottle, or a body the proxy cannot search for one" });
+
+/** Statuses and methods whose answer has no body, whatever its headers say. */
+const BODILESS_STATUS = new Set([204, 304]);
 
 export function forward(f: Forwarding): void {
   const { req, res } = f;
@@ -139,20 +148,56 @@ export function forward(f: Forwarding): void {
     else req.pipe(attempt);
   };
 
+  /** The answer carried a token and the bottle blocks echoes, or cannot be searched: a 502 in its place. */
+  const refuse = () => {
+    if (failed || relayed) return;
+    failed = true;
+    stopUpstream();
+    closeIfBodyUnread(req, res);
+    res.writeHead(502, "Bad Gateway", { "content-type": "application/json", "cache-control": "no-store", "content-length": String(Buffer.byteLength(REFUSED_BODY)) });
+    res.end(REFUSED_BODY);
+  };
+
   const relay = (a: IncomingMessage) => {
+    const echo = f.echo;
+    let body: Readable = a;
     try {
+      let status = a.statusMessage;
+      let headers = agentResponseHeaders(a.rawHeaders);
+      if (echo) {
+        const bodiless = req.method === "HEAD" || BODILESS_STATUS.has(a.statusCode ?? 0);
+        const coding = bodiless ? "identity" : bodyCoding(a.headers["content-encoding"]);
+        if (coding === undefined) {
+          echo.ledger.blocked("content-encoding the proxy cannot search");
+          throw new EchoRefusal("content-encoding the proxy cannot search");
+        }
+        if (status) status = guardText(echo, "status", status);
+        headers = guardHeaders(echo, "header", headers);
+        const guard = guardBody(echo, coding);
+        // the guard stops the answer: cut the agent's connection, never end it as if complete
+        guard.once("error", () => {
+          a.destroy();
+          res.destroy();
+        });
+        res.once("close", () => guard.destroy());
+        body = a.pipe(guard);
+      }
       // Node's client accepts what its server refuses to write (a status under 100, a reason
       // with control bytes): such an answer is the upstream's failure, not a crash of ours.
-      res.writeHead(a.statusCode ?? 0, a.statusMessage, agentResponseHeaders(a.rawHeaders));
+      res.writeHead(a.statusCode ?? 0, status, headers);
     } catch (e) {
       a.destroy();
-      return fail(e);
+      return e instanceof EchoRefusal ? refuse() : fail(e);
     }
-    a.pipe(res, { end: false });
-    a.once("end", () => {
+    body.pipe(res, { end: false });
+    body.once("end", () => {
       relayed = true;
       const trailers = a.rawTrailers;
-      if (trailers.length) res.addTrailers(headerPairs(trailers));
+      try {
+        if (trailers.length) res.addTrailers(headerPairs(echo ? guardHeaders(echo, "trailer", trailers) : trailers));
+      } catch {
+        return void res.destroy();
+      }
       res.end();
     });
     a.once("error", () => res.destroy());

@@ -13,12 +13,13 @@ import { auditRecord, type AuditRecord } from "../policy/audit-log";
 import { holdWhileAnswering } from "./connection-limits";
 import { DENY_REASONS } from "../policy/decide";
 import { denialBody, denialHeaders } from "../policy/denial";
+import { EchoLedger } from "../policy/echo-ledger";
 import { forward } from "./forward";
 import { closeIfBodyUnread, expectsContinue, formSource } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
 import { watchResponse, type ResponseSummary } from "./response-observer";
 import type { RouteTable } from "../policy/route-table";
-import { upstreamRequestHeaders } from "../policy/upstream-headers";
+import { searchableCodingsOnly, upstreamRequestHeaders } from "../policy/upstream-headers";
 import type { UpstreamAgents } from "./upstream-agents";
 
 export interface ExchangeContext {
@@ -51,7 +52,10 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   // (its line waits for the decision, or for the failure that replaces it).
   let record: AuditRecord | undefined;
   let early: ResponseSummary | undefined;
-  const log = (r: AuditRecord, s: ResponseSummary) => ctx.log(finalRecord(r, s));
+  // the table of the request's arrival: its tokens are the ones sent, and the ones looked for
+  const table = ctx.table();
+  const echo = table.echo && { policy: table.echo, ledger: new EchoLedger(table.echo.routeOf) };
+  const log = (r: AuditRecord, s: ResponseSummary) => ctx.log(finalRecord(r, s, echo?.ledger));
   const watch = watchResponse(req, res, (s) => (record ? log(record, s) : (early = s)));
   const settle = (r: AuditRecord): boolean => {
     record = r;
@@ -66,7 +70,6 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   };
 
   try {
-    const table = ctx.table();
     const parsed = parseTarget(req.url ?? "");
     const facts = httpRequestFacts(req, parsed);
     const proceed = ({ admission, body }: Admitted) => {
@@ -81,10 +84,10 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
       if (body === undefined && expectsContinue(req)) res.writeContinue();
       const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
       res.once("close", release);
+      // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
+      const headers = upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined);
       forward({ req, res, watch, agents: ctx.agents, target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
-        idleTimeoutMs: ctx.idleTimeoutMs,
-        // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
-        headers: upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined) });
+        idleTimeoutMs: ctx.idleTimeoutMs, echo, headers: echo ? searchableCodingsOnly(headers) : headers });
     };
     const result = admit(facts, table, formSource(req, res));
     if (result instanceof Promise) result.then(proceed).catch(fail);
@@ -99,10 +102,12 @@ function internalError(bottle: string, req: IncomingMessage): AuditRecord {
   return { bottle, method: (req.method ?? "").slice(0, 32), host: "", path: "", route: null, verdict: "error", reason: "internal error", status: null, bytes: null, duration_ms: null };
 }
 
-function finalRecord(record: AuditRecord, s: ResponseSummary): AuditRecord {
+function finalRecord(record: AuditRecord, s: ResponseSummary, ledger: EchoLedger | undefined): AuditRecord {
   const failure = s.upstreamFailure;
+  const echo = ledger?.audit();
   return {
     ...record,
+    ...(echo ? { echo } : {}),
     ...(failure ? { verdict: "error", reason: failure === "refused" ? "upstream proxy refused" : "upstream unreachable" } : {}),
     ...(s.aborted && !failure && record.verdict === "allow" ? { reason: "aborted" } : {}),
     status: s.status,
