@@ -221,6 +221,8 @@ const egressProxy = z.strictObject(
     routes: z.array(routeConfigSchema, { error: "must be a list of routes; see components/README.md" })
       .min(1, "must list at least one route; a bottle without routes can reach nothing"),
     upstream_ca_pem: upstreamCaPem.optional(),
+    /** What the proxy does with an answer that carries one of the bottle's tokens; checked by the routes schema. */
+    on_echo: z.string().optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "is required; set egress_proxy: { routes: [...] }" : undefined) },
 );

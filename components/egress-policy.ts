@@ -5,7 +5,7 @@
  * never a value.
  */
 import { routePorts } from "../proxy/src/policy/decide";
-import type { Route } from "../proxy/src/policy/routes-schema";
+import type { RoutesFile } from "../proxy/src/policy/routes-schema";
 import type { RouteConfig } from "./config-schema";
 
 export interface EgressPolicyRoute {
@@ -23,13 +23,15 @@ export interface EgressPolicyRoute {
 
 export interface EgressPolicy {
   readonly routes: readonly EgressPolicyRoute[];
+  /** What the proxy does with an answer that carries one of the bottle's tokens. */
+  readonly on_echo: "redact" | "block";
   /** Where allowed traffic goes next: the bottle's pipelock, or the one at a URL. */
   readonly via: string;
 }
 
-/** The policy of `rendered` (the proxy's parsed routes) with the `token_ref` of each `configured` route. */
-export function egressPolicy(rendered: readonly Route[], configured: readonly RouteConfig[], via: string): EgressPolicy {
-  const routes = rendered.map((r, i): EgressPolicyRoute => {
+/** The policy of `rendered` (the proxy's parsed routes file) with the `token_ref` of each `configured` route. */
+export function egressPolicy(rendered: RoutesFile, configured: readonly RouteConfig[], via: string): EgressPolicy {
+  const routes = rendered.routes.map((r, i): EgressPolicyRoute => {
     const ref = configured[i]?.auth?.token_ref;
     if (r.auth !== undefined && ref === undefined) throw new Error(`internal: rendered route ${i} has auth that its config lacks`);
     return {
@@ -44,5 +46,5 @@ export function egressPolicy(rendered: readonly Route[], configured: readonly Ro
         : { header: r.auth.header, token_ref: ref },
     };
   });
-  return { routes, via };
+  return { routes, on_echo: rendered.on_echo ?? "redact", via };
 }

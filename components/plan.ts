@@ -42,7 +42,7 @@ export function planBottle(bottle: BottleConfig, index: number): PlanResult {
   const { name } = bottle;
   const routesPath = ["bottles", index, "egress_proxy"];
   const slots = assignTokenSlots(bottle.egress_proxy.routes.map((r) => r.auth?.token_ref));
-  const rendered = renderRoutesFile(bottle.egress_proxy.routes, slotByRef(slots), routesPath);
+  const rendered = renderRoutesFile(bottle.egress_proxy.routes, slotByRef(slots), routesPath, bottle.egress_proxy.on_echo);
   if (!rendered.ok) return { ok: false, errors: rendered.errors };
   const routes = rendered.value;
 
@@ -84,7 +84,7 @@ export function planBottle(bottle: BottleConfig, index: number): PlanResult {
     tokenSlots: slots,
     routes,
     egressPolicy: egressPolicy(
-      routes.parsed.routes,
+      routes.parsed,
       bottle.egress_proxy.routes,
       pl.kind === "container" ? `pipelock container ${containerName(name, "pipelock")}` : `pipelock at ${pipelockUrl}`,
     ),

@@ -38,19 +38,23 @@ function toRouteInput(route: RouteConfig, slotOf: ReadonlyMap<string, string>): 
 
 /**
  * Render and validate. `configPath` is where these routes live in the stack config
- * (e.g. `["bottles", 0, "egress_proxy"]`), so errors name the field the user wrote.
+ * (e.g. `["bottles", 0, "egress_proxy"]`), so errors name the field the user wrote; `onEcho` is
+ * the bottle's `egress_proxy.on_echo`.
  */
 export function renderRoutesFile(
   routes: ReadonlyArray<RouteConfig>,
   slotOf: ReadonlyMap<string, string>,
   configPath: ReadonlyArray<PropertyKey>,
+  onEcho?: string,
 ): RenderResult {
-  const document: RoutesFileInput = { version: 1, routes: routes.map((r) => toRouteInput(r, slotOf)) };
-  const result = routesFileSchema.safeParse(document);
+  // `on_echo` is the user's string until the schema has checked it
+  const candidate = { version: 1, routes: routes.map((r) => toRouteInput(r, slotOf)), ...(onEcho === undefined ? {} : { on_echo: onEcho }) };
+  const result = routesFileSchema.safeParse(candidate);
   if (!result.success) {
     // `token_env` is ours; the user wrote `token_ref` there
     const issues = result.error.issues.map((i) => ({ ...i, path: i.path.map((p) => (p === "token_env" ? "token_ref" : p)) }));
     return { ok: false, errors: formatConfigIssues(issues, configPath) };
   }
+  const document = candidate as RoutesFileInput;
   return { ok: true, value: { document, parsed: result.data, content: `${JSON.stringify(document, null, 2)}\n` } };
 }

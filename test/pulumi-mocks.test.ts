@@ -165,6 +165,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
         websocket: false, plain_http: false, auth: { header: "authorization", scheme: "Bearer", token_ref: "githubToken" },
       });
       assert.equal(value.via, "pipelock container bb-solo-pipelock");
+      assert.equal(value.on_echo, "redact");
       const text = JSON.stringify(value);
       for (const needle of [FAKE_TOKENS.github, FAKE_TOKENS.anthropic, FAKE_CA_KEY_PKCS8]) assert.ok(!text.includes(needle));
     });

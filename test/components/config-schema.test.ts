@@ -122,6 +122,11 @@ describe("stack config validation", () => {
       expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.upstream_ca_pem: looks like a private key; /],
     },
     {
+      name: "an unknown answer to echoed tokens",
+      config: stack(bottle("dev", { egress_proxy: { routes: [{ host: "a.example" }], on_echo: "warn" } })),
+      expect: [/^bot-bottle:bottles\[0\]\.egress_proxy\.on_echo: must be `redact` \(replace each echoed token, the default\) or `block`/],
+    },
+    {
       name: "bad limits",
       config: stack(bottle("dev", { agent: { image: "x", limits: { memory_mb: 1, cpus: 0 } } })),
       expect: [/^bot-bottle:bottles\[0\]\.agent\.limits\.memory_mb: must be at least 64; /, /^bot-bottle:bottles\[0\]\.agent\.limits\.cpus: must be positive; /],

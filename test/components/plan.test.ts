@@ -96,6 +96,14 @@ describe("bottle plan", () => {
     assert.deepEqual(proxy.healthcheck?.tests, ["CMD", "node", "/app/dist/healthcheck.js"]);
   });
 
+  it("renders on_echo into routes.yaml and the egress policy; redact when unset", () => {
+    const blocking = planOf(stack(bottle("dev", { egress_proxy: { routes: [{ host: "upstream.test" }], on_echo: "block" } })));
+    assert.equal((JSON.parse(blocking.routes.content) as { on_echo?: string }).on_echo, "block");
+    assert.equal(blocking.egressPolicy.on_echo, "block");
+    assert.equal(plan.egressPolicy.on_echo, "redact");
+    assert.equal((JSON.parse(plan.routes.content) as { on_echo?: string }).on_echo, undefined);
+  });
+
   it("uploads an upstream CA to the proxy and points NODE_EXTRA_CA_CERTS at it", () => {
     const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     const p = planOf(stack(bottle("dev", { egress_proxy: { routes: [{ host: "upstream.test" }], upstream_ca_pem: pem } })));
