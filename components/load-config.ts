@@ -8,6 +8,7 @@ import { formatConfigIssues, formatPath } from "./config-errors";
 import { z } from "zod";
 import { bottleSchema, routeConfigSchema, stackConfigSchema, type StackConfig } from "./config-schema";
 import { planBottle } from "./plan";
+import { MIN_ECHO_TOKEN_LENGTH } from "../proxy/src/policy/echo-forms";
 import { renderRoutesFile } from "./routes-file";
 import { assignTokenSlots, slotByRef } from "./token-slots";
 import type { BottlePlan } from "./plan-types";
@@ -31,7 +32,8 @@ function tokenProblems(plan: BottlePlan, index: number, tokens: Pick<TokenSource
     reported.add(tokenRef);
     const at = routes.findIndex((r) => r.auth?.token_env === slot);
     const path = formatPath(["bottles", index, "egress_proxy", "routes", at, "auth", "token_ref"]);
-    const what = status === "unset" ? "is not set" : "is empty";
+    const what = status === "unset" ? "is not set" : status === "empty" ? "is empty"
+      : `is shorter than ${MIN_ECHO_TOKEN_LENGTH} characters, too short for the proxy to tell it apart from data in answers`;
     problems.push(`${path}: the secret ${CONFIG_NAMESPACE}:${tokenRef} ${what}; run \`pulumi config set --secret ${tokenRef}\``);
   }
   return problems;

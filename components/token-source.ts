@@ -4,11 +4,13 @@
  * Either way a token enters the program only as a secret Output.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { MIN_ECHO_TOKEN_LENGTH } from "../proxy/src/policy/echo-forms";
 
-export type TokenStatus = "set" | "unset" | "empty";
+/** `short`: the proxy would refuse it, since it searches answers for every token (echo-forms.ts). */
+export type TokenStatus = "set" | "unset" | "empty" | "short";
 
 export interface TokenSource {
-  /** Whether the token under `key` can be used; the value is read only to test that it is non-empty. */
+  /** Whether the token under `key` can be used; the value is read only to test its length. */
   status(key: string): TokenStatus;
   /** The token as a secret Output; call only after `status` said "set". */
   secret(key: string): pulumi.Output<string>;
@@ -16,7 +18,8 @@ export interface TokenSource {
 
 function statusOf(value: string | undefined): TokenStatus {
   if (value === undefined) return "unset";
-  return value.trim() === "" ? "empty" : "set";
+  if (value.trim() === "") return "empty";
+  return value.length < MIN_ECHO_TOKEN_LENGTH ? "short" : "set";
 }
 
 /** Tokens from the stack's config secrets (`pulumi config set --secret <key>`). */

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { isPinnedImage, loadStack, stackConfigSchema, tokensFromRecord } from "../../components";
-import { FAKE_PASTED_SECRET } from "../helpers/fake-tokens";
+import { FAKE_PASTED_SECRET, FAKE_TOKENS } from "../helpers/fake-tokens";
 import { bottle, fakeTokenSource, stack } from "./fixtures";
 
 const tokens = fakeTokenSource();
@@ -176,6 +176,13 @@ describe("stack config validation", () => {
     assert.deepEqual(errors, [
       "bot-bottle:bottles[0].egress_proxy.routes[0].auth.token_ref: the secret bot-bottle:githubToken is empty; run `pulumi config set --secret githubToken`",
       "bot-bottle:bottles[0].egress_proxy.routes[1].auth.token_ref: the secret bot-bottle:anthropicKey is not set; run `pulumi config set --secret anthropicKey`",
+    ]);
+  });
+
+  it("refuses a secret too short to be searched for in answers, without its value", () => {
+    const errors = errorsOf(stack(bottle("dev")), tokensFromRecord({ githubToken: "s3cr3t", anthropicKey: FAKE_TOKENS.anthropic }));
+    assert.deepEqual(errors, [
+      "bot-bottle:bottles[0].egress_proxy.routes[0].auth.token_ref: the secret bot-bottle:githubToken is shorter than 8 characters, too short for the proxy to tell it apart from data in answers; run `pulumi config set --secret githubToken`",
     ]);
   });
 

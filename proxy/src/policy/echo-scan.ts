@@ -63,6 +63,15 @@ export class EchoPatterns {
     return out;
   }
 
+  /** Whether any form occurs in `text` (latin1). */
+  occursIn(text: string): boolean {
+    let found = false;
+    this.#search.forEach(Buffer.from(text, "latin1"), 0, () => {
+      found = true;
+    });
+    return found;
+  }
+
   pendingTail(buf: Uint8Array): number {
     return this.#search.pendingTail(buf);
   }

@@ -17,8 +17,8 @@ export class NeedleSearch {
   readonly #shift: Uint16Array;
   /** The needles whose first `minLength` bytes end in this block. */
   readonly #endingIn = new Map<number, number[]>();
-  /** The needles that start with this byte: for the held-back tail. */
-  readonly #startingWith = new Map<number, number[]>();
+  /** The needles that start with each byte value: for the held-back tail. */
+  readonly #startingWith: (number[] | undefined)[] = new Array<number[] | undefined>(256).fill(undefined);
 
   constructor(needles: readonly Buffer[]) {
     if (needles.length === 0 || needles.some((n) => n.length < BLOCK)) throw new Error(`internal: needles must be at least ${BLOCK} bytes`);
@@ -34,7 +34,8 @@ export class NeedleSearch {
       }
       const last = ((n[m - 2] ?? 0) << 8) | (n[m - 1] ?? 0);
       push(this.#endingIn, last, i);
-      push(this.#startingWith, n[0] ?? 0, i);
+      const first = n[0] ?? 0;
+      (this.#startingWith[first] ??= []).push(i);
     });
   }
 
@@ -69,7 +70,7 @@ export class NeedleSearch {
   pendingTail(buf: Uint8Array): number {
     const len = buf.length;
     for (let at = Math.max(0, len - this.maxLength + 1); at < len; at++) {
-      const candidates = this.#startingWith.get(buf[at] as number);
+      const candidates = this.#startingWith[buf[at] as number];
       if (!candidates) continue;
       for (const i of candidates) {
         const n = this.#needles[i] as Buffer;

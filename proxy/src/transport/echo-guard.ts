@@ -4,7 +4,7 @@
  * place by default; with `on_echo: block`, or in a compressed body (refused rather than
  * re-encoded), the response is refused or cut before the token's first byte goes out.
  */
-import { Transform, type TransformCallback } from "node:stream";
+import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import zlib from "node:zlib";
 import type { EchoLedger } from "../policy/echo-ledger";
 import { EchoStream, type EchoFinding } from "../policy/echo-scan";
@@ -45,10 +45,12 @@ export function bodyCoding(contentEncoding: string | undefined): Coding | undefi
 }
 
 /**
- * A status message or header list with the tokens redacted (names and values), or an
- * EchoRefusal when the bottle blocks echoes and one was found.
+ * A header list with the tokens redacted (names and values), or an EchoRefusal when the bottle
+ * blocks echoes and one was found. One search over all of it first: no token holds a newline,
+ * and an answer without a token (nearly all) costs no more than that.
  */
-export function guardHeaders(guard: EchoGuard, place: "header" | "trailer", raw: readonly string[]): string[] {
+export function guardHeaders(guard: EchoGuard, place: "header" | "trailer", raw: readonly string[]): readonly string[] {
+  if (!guard.policy.patterns.occursIn(raw.join("\n"))) return raw;
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = guardText(guard, place, raw[i] ?? "");
@@ -72,32 +74,44 @@ function record(guard: EchoGuard, where: string, found: readonly EchoFinding[], 
   }
 }
 
-/** The body as it streams: a Transform to put between the upstream answer and the agent. */
-export function guardBody(guard: EchoGuard, coding: Coding): Transform {
-  return coding === "identity" ? new PlainBody(guard) : new CompressedBody(guard, coding);
-}
-
-class PlainBody extends Transform {
-  readonly #stream: EchoStream;
-  constructor(private readonly guard: EchoGuard) {
-    super();
-    this.#stream = new EchoStream(guard.policy.patterns);
+/**
+ * Relay the answer's body to the agent, searched on the way; `ended` once it all went out,
+ * `cut` when the guard stopped it (the agent's connection must then be cut, never ended).
+ * An identity body is searched chunk by chunk as it is written, with the same backpressure as a
+ * pipe and no stream in between (this is every answer's path); a compressed one goes through
+ * CompressedBody.
+ */
+export function relayGuarded(answer: Readable, res: Writable, guard: EchoGuard, coding: Coding, ended: () => void, cut: () => void): void {
+  if (coding !== "identity") {
+    const body = new CompressedBody(guard, coding);
+    body.once("error", cut);
+    res.once("close", () => body.destroy());
+    answer.pipe(body).pipe(res, { end: false });
+    body.once("end", ended);
+    return;
   }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    try {
-      const { out, found } = this.#stream.push(chunk);
-      if (found.length) record(this.guard, "body", found, true);
-      if (out.length) this.push(out);
-      done();
-    } catch (e) {
-      done(e as Error);
+  const stream = new EchoStream(guard.policy.patterns);
+  const write = (bytes: Buffer) => {
+    if (bytes.length && !res.write(bytes)) {
+      answer.pause();
+      res.once("drain", () => answer.resume());
     }
-  }
-  override _flush(done: TransformCallback): void {
-    const last = this.#stream.end();
-    if (last.length) this.push(last);
-    done();
-  }
+  };
+  answer.on("data", (chunk: Buffer) => {
+    let out: Buffer;
+    try {
+      const r = stream.push(chunk);
+      if (r.found.length) record(guard, "body", r.found, true);
+      out = r.out;
+    } catch {
+      return cut();
+    }
+    write(out);
+  });
+  answer.once("end", () => {
+    write(stream.end());
+    ended();
+  });
 }
 
 /**

@@ -6,8 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { isIpLiteral } from "../policy/host";
-import type { Readable } from "node:stream";
-import { bodyCoding, EchoRefusal, guardBody, guardHeaders, guardText, type EchoGuard } from "./echo-guard";
+import { bodyCoding, EchoRefusal, guardHeaders, guardText, relayGuarded, type EchoGuard } from "./echo-guard";
 import { announcesBody, closeIfBodyUnread } from "./request-body";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
@@ -160,37 +159,29 @@ export function forward(f: Forwarding): void {
 
   const relay = (a: IncomingMessage) => {
     const echo = f.echo;
-    let body: Readable = a;
+    let coding: ReturnType<typeof bodyCoding> = "identity";
     try {
       let status = a.statusMessage;
-      let headers = agentResponseHeaders(a.rawHeaders);
+      let headers: readonly string[] = agentResponseHeaders(a.rawHeaders);
       if (echo) {
         const bodiless = req.method === "HEAD" || BODILESS_STATUS.has(a.statusCode ?? 0);
-        const coding = bodiless ? "identity" : bodyCoding(a.headers["content-encoding"]);
+        coding = bodiless ? "identity" : bodyCoding(a.headers["content-encoding"]);
         if (coding === undefined) {
           echo.ledger.blocked("content-encoding the proxy cannot search");
           throw new EchoRefusal("content-encoding the proxy cannot search");
         }
         if (status) status = guardText(echo, "status", status);
         headers = guardHeaders(echo, "header", headers);
-        const guard = guardBody(echo, coding);
-        // the guard stops the answer: cut the agent's connection, never end it as if complete
-        guard.once("error", () => {
-          a.destroy();
-          res.destroy();
-        });
-        res.once("close", () => guard.destroy());
-        body = a.pipe(guard);
       }
       // Node's client accepts what its server refuses to write (a status under 100, a reason
       // with control bytes): such an answer is the upstream's failure, not a crash of ours.
-      res.writeHead(a.statusCode ?? 0, status, headers);
+      // Node reads the list, never changes it
+      res.writeHead(a.statusCode ?? 0, status, headers as string[]);
     } catch (e) {
       a.destroy();
       return e instanceof EchoRefusal ? refuse() : fail(e);
     }
-    body.pipe(res, { end: false });
-    body.once("end", () => {
+    const ended = () => {
       relayed = true;
       const trailers = a.rawTrailers;
       try {
@@ -199,7 +190,17 @@ export function forward(f: Forwarding): void {
         return void res.destroy();
       }
       res.end();
-    });
+    };
+    if (echo) {
+      // the guard stopped the answer: cut the agent's connection, never end it as if complete
+      relayGuarded(a, res, echo, coding, ended, () => {
+        a.destroy();
+        res.destroy();
+      });
+    } else {
+      a.pipe(res, { end: false });
+      a.once("end", ended);
+    }
     a.once("error", () => res.destroy());
     a.once("aborted", () => res.destroy());
   };

@@ -110,6 +110,8 @@ function finalRecord(record: AuditRecord, s: ResponseSummary, ledger: EchoLedger
     ...(echo ? { echo } : {}),
     ...(failure ? { verdict: "error", reason: failure === "refused" ? "upstream proxy refused" : "upstream unreachable" } : {}),
     ...(s.aborted && !failure && record.verdict === "allow" ? { reason: "aborted" } : {}),
+    // the proxy cut or refused the answer itself: not the agent leaving, not the upstream failing
+    ...(echo?.action === "blocked" ? { reason: "answer blocked: it carried a token or could not be searched" } : {}),
     status: s.status,
     bytes: s.bytes,
     duration_ms: Math.round(s.durationMs * 100) / 100,

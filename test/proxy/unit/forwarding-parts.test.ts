@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { credentialFor } from "../../../proxy/src/policy/credentials";
 import { parseTarget } from "../../../proxy/src/transport/request-facts";
-import { agentResponseHeaders, upstreamRequestHeaders } from "../../../proxy/src/policy/upstream-headers";
+import { agentResponseHeaders, searchableCodingsOnly, upstreamRequestHeaders } from "../../../proxy/src/policy/upstream-headers";
+import { bodyCoding } from "../../../proxy/src/transport/echo-guard";
 import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 
 const STRIPPED = new Set(["authorization", "proxy-authorization", "x-api-key"]);
@@ -67,5 +68,21 @@ describe("headers across the proxy", () => {
   it("relays response headers minus hop-by-hop and the framing Node writes itself", () => {
     const raw = ["Content-Type", "text/plain", "Transfer-Encoding", "chunked", "Connection", "close, X-Hop", "X-Hop", "1", "Set-Cookie", "a=1", "Set-Cookie", "b=2", "Content-Length", "5"];
     assert.deepEqual(agentResponseHeaders(raw), ["Content-Type", "text/plain", "Set-Cookie", "a=1", "Set-Cookie", "b=2", "Content-Length", "5"]);
+  });
+});
+
+describe("content codings and echo removal", () => {
+  it("narrows accept-encoding to codings whose answers can be searched, identity when none is left", () => {
+    assert.deepEqual(searchableCodingsOnly(["Accept-Encoding", "gzip, deflate, br, zstd", "X-Other", "zstd"]), ["Accept-Encoding", "gzip, deflate, br", "X-Other", "zstd"]);
+    assert.deepEqual(searchableCodingsOnly(["accept-encoding", "zstd;q=1, *;q=0.1"]), ["accept-encoding", "identity"]);
+    assert.deepEqual(searchableCodingsOnly(["accept-encoding", "GZIP;q=0.5 , compress"]), ["accept-encoding", "GZIP;q=0.5"]);
+  });
+
+  it("searches bodies in identity, gzip, deflate and br, and in nothing stacked or unknown", () => {
+    const cases: [string | undefined, string | undefined][] = [
+      [undefined, "identity"], ["identity", "identity"], ["gzip", "gzip"], ["X-GZIP", "gzip"], [" br ", "br"], ["deflate", "deflate"],
+      ["gzip, br", undefined], ["zstd", undefined], ["compress", undefined], ["identity, gzip", "gzip"],
+    ];
+    for (const [header, want] of cases) assert.equal(bodyCoding(header), want, String(header));
   });
 });
