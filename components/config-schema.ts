@@ -196,6 +196,13 @@ const routeAuth = z
     }
   });
 
+/** Request inspection settings: field types only; the shared routes schema checks the values. */
+const dlpConfig = z.strictObject({
+  mode: z.string().optional(),
+  rules: z.array(z.string()).optional(),
+  allow: z.array(z.string()).optional(),
+});
+
 /** Field types only: the shared routes schema checks the values (see routes-file.ts). */
 export const routeConfigSchema = z.strictObject({
   host: text("name the upstream host, e.g. api.github.com"),
@@ -205,6 +212,9 @@ export const routeConfigSchema = z.strictObject({
   websocket: z.boolean().optional(),
   plain_http: z.boolean().optional(),
   auth: routeAuth.optional(),
+  dlp: dlpConfig.optional(),
+  response_scan: z.string().optional(),
+  allow_double_encoding: z.boolean().optional(),
 });
 
 const upstreamCaPem = z
@@ -223,6 +233,8 @@ const egressProxy = z.strictObject(
     upstream_ca_pem: upstreamCaPem.optional(),
     /** What the proxy does with an answer that carries one of the bottle's tokens; checked by the routes schema. */
     on_echo: z.string().optional(),
+    /** Request inspection for every route of the bottle; checked by the routes schema. */
+    dlp: dlpConfig.optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "is required; set egress_proxy: { routes: [...] }" : undefined) },
 );

@@ -5,6 +5,7 @@
  * never a value.
  */
 import { routePorts } from "../proxy/src/policy/decide";
+import { effectiveDlp, type DlpSettings } from "../proxy/src/policy/dlp-scan";
 import type { RoutesFile } from "../proxy/src/policy/routes-schema";
 import type { RouteConfig } from "./config-schema";
 
@@ -19,6 +20,10 @@ export interface EgressPolicyRoute {
   readonly plain_http: boolean;
   /** The credential the proxy injects, by the Pulumi config key that holds it. */
   readonly auth: { readonly header: string; readonly scheme?: string; readonly token_ref: string } | null;
+  /** Request inspection in force on the route: the bottle's settings and its own. */
+  readonly dlp: { readonly mode: "block" | "log" | "off"; readonly extra_rules: number; readonly allow: readonly string[] };
+  readonly response_scan: "block" | "log" | "off";
+  readonly allow_double_encoding: boolean;
 }
 
 export interface EgressPolicy {
@@ -44,7 +49,14 @@ export function egressPolicy(rendered: RoutesFile, configured: readonly RouteCon
       auth: r.auth === undefined || ref === undefined ? null
         : "scheme" in r.auth ? { header: "authorization", scheme: r.auth.scheme, token_ref: ref }
         : { header: r.auth.header, token_ref: ref },
+      dlp: dlpOf(effectiveDlp(rendered.dlp, r.dlp)),
+      response_scan: r.response_scan ?? "off",
+      allow_double_encoding: r.allow_double_encoding === true,
     };
   });
   return { routes, on_echo: rendered.on_echo ?? "redact", via };
+}
+
+function dlpOf(settings: DlpSettings): EgressPolicyRoute["dlp"] {
+  return { mode: settings.mode, extra_rules: settings.rules.length, allow: settings.allow };
 }

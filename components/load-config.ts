@@ -44,12 +44,12 @@ function tokenProblems(plan: BottlePlan, index: number, tokens: Pick<TokenSource
  * the shared schema when their shape is right, so one run reports both kinds.
  */
 function routeProblemsOfInvalidBottle(candidate: unknown, index: number): string[] {
-  const proxy = (candidate as { egress_proxy?: { routes?: unknown; on_echo?: unknown } } | null)?.egress_proxy;
+  const proxy = (candidate as { egress_proxy?: { routes?: unknown; on_echo?: unknown; dlp?: unknown } } | null)?.egress_proxy;
   const routes = z.array(routeConfigSchema).safeParse(proxy?.routes);
   if (!routes.success) return [];
   const slots = assignTokenSlots(routes.data.map((r) => r.auth?.token_ref));
-  const onEcho = typeof proxy?.on_echo === "string" ? proxy.on_echo : undefined;
-  const rendered = renderRoutesFile(routes.data, slotByRef(slots), ["bottles", index, "egress_proxy"], onEcho);
+  const bottleWide = { ...(typeof proxy?.on_echo === "string" ? { on_echo: proxy.on_echo } : {}), ...(proxy?.dlp === undefined ? {} : { dlp: proxy.dlp }) };
+  const rendered = renderRoutesFile(routes.data, slotByRef(slots), ["bottles", index, "egress_proxy"], bottleWide);
   return rendered.ok ? [] : rendered.errors;
 }
 

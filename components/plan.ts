@@ -42,7 +42,8 @@ export function planBottle(bottle: BottleConfig, index: number): PlanResult {
   const { name } = bottle;
   const routesPath = ["bottles", index, "egress_proxy"];
   const slots = assignTokenSlots(bottle.egress_proxy.routes.map((r) => r.auth?.token_ref));
-  const rendered = renderRoutesFile(bottle.egress_proxy.routes, slotByRef(slots), routesPath, bottle.egress_proxy.on_echo);
+  const { on_echo, dlp } = bottle.egress_proxy;
+  const rendered = renderRoutesFile(bottle.egress_proxy.routes, slotByRef(slots), routesPath, { ...(on_echo === undefined ? {} : { on_echo }), ...(dlp === undefined ? {} : { dlp }) });
   if (!rendered.ok) return { ok: false, errors: rendered.errors };
   const routes = rendered.value;
 

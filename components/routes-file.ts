@@ -26,6 +26,10 @@ function toRouteInput(route: RouteConfig, slotOf: ReadonlyMap<string, string>): 
   if (route.methods !== undefined) out.methods = [...route.methods];
   if (route.websocket !== undefined) out.websocket = route.websocket;
   if (route.plain_http !== undefined) out.plain_http = route.plain_http;
+  // checked by the routes schema right after: a bad value fails there, naming the field
+  if (route.dlp !== undefined) out.dlp = route.dlp as NonNullable<RouteInput["dlp"]>;
+  if (route.response_scan !== undefined) out.response_scan = route.response_scan as NonNullable<RouteInput["response_scan"]>;
+  if (route.allow_double_encoding !== undefined) out.allow_double_encoding = route.allow_double_encoding;
   if (route.auth !== undefined) {
     const slot = slotOf.get(route.auth.token_ref);
     if (slot === undefined) throw new Error(`internal: no token slot for a route's token_ref`);
@@ -38,17 +42,22 @@ function toRouteInput(route: RouteConfig, slotOf: ReadonlyMap<string, string>): 
 
 /**
  * Render and validate. `configPath` is where these routes live in the stack config
- * (e.g. `["bottles", 0, "egress_proxy"]`), so errors name the field the user wrote; `onEcho` is
- * the bottle's `egress_proxy.on_echo`.
+ * (e.g. `["bottles", 0, "egress_proxy"]`), so errors name the field the user wrote;
+ * `bottleWide` holds the bottle's `egress_proxy.on_echo` and `egress_proxy.dlp`.
  */
 export function renderRoutesFile(
   routes: ReadonlyArray<RouteConfig>,
   slotOf: ReadonlyMap<string, string>,
   configPath: ReadonlyArray<PropertyKey>,
-  onEcho?: string,
+  bottleWide: { on_echo?: string; dlp?: unknown } = {},
 ): RenderResult {
-  // `on_echo` is the user's string until the schema has checked it
-  const candidate = { version: 1, routes: routes.map((r) => toRouteInput(r, slotOf)), ...(onEcho === undefined ? {} : { on_echo: onEcho }) };
+  // the bottle-wide settings are the user's values until the schema has checked them
+  const candidate = {
+    version: 1,
+    routes: routes.map((r) => toRouteInput(r, slotOf)),
+    ...(bottleWide.on_echo === undefined ? {} : { on_echo: bottleWide.on_echo }),
+    ...(bottleWide.dlp === undefined ? {} : { dlp: bottleWide.dlp }),
+  };
   const result = routesFileSchema.safeParse(candidate);
   if (!result.success) {
     // `token_env` is ours; the user wrote `token_ref` there

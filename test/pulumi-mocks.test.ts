@@ -163,6 +163,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
       assert.deepEqual(value.routes[0], {
         host: "api.github.com", ports: [443], paths: ["/repos/acme/widget/**"], methods: ["GET", "POST"],
         websocket: false, plain_http: false, auth: { header: "authorization", scheme: "Bearer", token_ref: "githubToken" },
+        dlp: { mode: "block", extra_rules: 0, allow: [] }, response_scan: "off", allow_double_encoding: false,
       });
       assert.equal(value.via, "pipelock container bb-solo-pipelock");
       assert.equal(value.on_echo, "redact");

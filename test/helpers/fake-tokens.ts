@@ -26,3 +26,32 @@ export const FAKE_PASTED_SECRET = "ghp_FAKEFAKEFAKEFAKE-do-not-leak-FAKEFAKEFAKE
 
 /** Carried by every fake secret of the tests (tokens, CA keys): a search for it finds a part of any. */
 export const LEAK_MARKER = "do-not-leak";
+
+/**
+ * Secrets an agent could find in a workspace, one per request-inspection rule, each in its real
+ * format and recognisably fake (FAKE, doNOTleak, or a published test value: Visa's test card,
+ * the BIP-39 test phrase, the Bitcoin wiki's example WIF key). Keyed by the rule that finds it.
+ */
+export const FAKE_WORKSPACE_SECRETS: Readonly<Record<string, string>> = {
+  "aws-access-key-id": "AKIAFAKEDONOTLEAK123",
+  "aws-secret-access-key": 'aws_secret_access_key = "FAKEdoNOTleak/0123456789abcdefABCDEF+xyz"',
+  "gcp-api-key": "AIzaFAKE-doNOTleak_0123456789abcdefABCD",
+  "gcp-service-account": '"private_key_id": "fa4ed0e5fa4ed0e5fa4ed0e5fa4ed0e5fa4ed0e5"',
+  "azure-storage-key": `AccountKey=FAKEdoNOTleak${"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/".repeat(2).slice(0, 73)}==`,
+  "github-token": "ghp_FAKEdoNOTleak0123456789abcdefABCDEFG",
+  "gitlab-token": "glpat-FAKEdoNOTleak0123456",
+  "slack-token": "xoxb-FAKE-000000000-doNOTleak",
+  "stripe-key": "sk_live_FAKEdoNOTleak0123456789ab",
+  "anthropic-key": "sk-ant-api03-FAKEdoNOTleak0123456789abcdefABCDEF",
+  "openai-key": "sk-proj-FAKEdoNOTleak0123456789abcdefABCDEF0123",
+  "npm-token": "npm_FAKEdoNOTleak0123456789abcdefABCDEFG",
+  "pypi-token": "pypi-AgEIcHlwaS5vcmcFAKEdoNOTleak0123456789abcdefABCDEF0123456789ab",
+  "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJGQUtFLWRvLW5vdC1sZWFrIn0.FAKEsignatureDoNotLeak0123",
+  "ssh-private-key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEFAKEdoNOTleak\n-----END OPENSSH PRIVATE KEY-----",
+  "private-key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEFAKEdoNOTleak\n-----END RSA PRIVATE KEY-----",
+  "database-url": "postgres://app:FAKEdoNOTleak@db.internal:5432/prod",
+  "card-number": "4111 1111 1111 1111",
+  "crypto-private-key": "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ",
+  "seed-phrase": "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+  "entropy": "q8ZpL3xV9tR2mK7wN4bJ6hG1fD5sA0cE",
+};

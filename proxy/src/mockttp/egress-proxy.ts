@@ -8,15 +8,15 @@
 import * as mockttp from "mockttp";
 import type { Admission } from "../policy/admission";
 import type { Duplex } from "node:stream";
-import { auditLine, auditRecord, echoLine, eventLine, type AuditSink } from "../policy/audit-log";
+import { auditLine, auditRecord, dlpLine, echoLine, eventLine, type AuditSink } from "../policy/audit-log";
 import type { EchoAudit } from "../policy/echo-ledger";
-import type { EchoPolicy } from "../policy/route-table";
 import { guardMessages, guardUpgradeAnswer } from "../transport/echo-websocket";
 import { DENY_REASONS } from "../policy/decide";
 import { handleExchange, type ExchangeContext } from "../transport/http-exchange";
 import { policyRules } from "./policy-rules";
 import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
-import { onAgentWebSocket, refuseReplayedTunnelRefusals, takeRequestPath } from "./internals";
+import { onAgentWebSocket, refuseReplayedTunnelRefusals, takeRequestPath, upstreamWebSocketOf } from "./internals";
+import { inspectAgentMessages } from "../transport/dlp-websocket";
 import { upstreamAgents, type UpstreamAgents } from "../transport/upstream-agents";
 import type { RouteTable } from "../policy/route-table";
 import { prepareUpgrade, webSocketAdmitter } from "./websocket-admission";
@@ -107,7 +107,7 @@ export class EgressProxy {
     const rules = policyRules(table, webSocketAdmitter(table), this.options.upstreamProxy, (req, admission, socket) => {
       this.logWebSocket(admission);
       prepareUpgrade(req, admission, table);
-      if (table.echo && admission.decision.verdict === "allow") this.guardWebSocket(socket, table.echo, admission);
+      if (admission.decision.verdict === "allow") this.guardWebSocket(socket, table, admission, admission.decision.routeIndex);
     });
     await this.server.setRequestRules(...rules.request);
     await this.server.setWebSocketRules(...rules.webSocket);
@@ -120,14 +120,21 @@ export class EgressProxy {
     this.options.sink(auditLine({ ...auditRecord(this.options.bottle, admission), status }));
   }
 
-  /** Clear what an admitted WebSocket's upstream sends of the bottle's tokens (transport/echo-websocket.ts). */
-  private guardWebSocket(socket: unknown, policy: EchoPolicy, admission: Admission): void {
-    const report = (echo: EchoAudit) =>
-      this.options.sink(echoLine({ bottle: this.options.bottle, method: admission.method, host: admission.host, path: admission.path, route: admission.decision.verdict === "allow" ? admission.decision.routeIndex : null }, echo));
-    const answer = guardUpgradeAnswer(socket as Duplex, policy, report);
+  /**
+   * An admitted WebSocket: what its upstream sends is cleared of the bottle's tokens
+   * (transport/echo-websocket.ts), what the agent sends is inspected for secrets (dlp-websocket.ts).
+   */
+  private guardWebSocket(socket: unknown, table: RouteTable, admission: Admission, route: number): void {
+    const exchange = { bottle: this.options.bottle, method: admission.method, host: admission.host, path: admission.path, route };
+    const policy = table.echo;
+    const scanner = table.dlp[route];
+    const answer = policy && guardUpgradeAnswer(socket as Duplex, policy, (echo) => this.options.sink(echoLine(exchange, echo)));
     onAgentWebSocket(socket, (ws) => {
-      answer.upgraded();
-      guardMessages(ws, policy, report);
+      if (policy && answer) {
+        answer.upgraded();
+        guardMessages(ws, policy, (echo: EchoAudit) => this.options.sink(echoLine(exchange, echo)));
+      }
+      if (scanner && scanner.mode !== "off") inspectAgentMessages(ws, upstreamWebSocketOf(ws), scanner, (dlp) => this.options.sink(dlpLine(exchange, dlp)));
     });
   }
 

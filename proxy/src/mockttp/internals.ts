@@ -153,12 +153,19 @@ export function continueStep(label: string, run: (req: unknown, socket: unknown)
   return { type: CONTINUE_STEP, run, explain: () => label };
 }
 
-/** The agent's end of a WebSocket, as far as the upstream-to-agent relay uses it. */
+/** One end of a relayed WebSocket, as far as the relay uses it (the `ws` package's WebSocket). */
 export interface AgentWebSocket {
   send(data: unknown, options?: unknown, cb?: unknown): void;
   close(code?: number, reason?: unknown): void;
   ping(data?: unknown, mask?: unknown, cb?: unknown): void;
   pong(data?: unknown, mask?: unknown, cb?: unknown): void;
+}
+
+/** The upstream end that mockttp paired with the agent's WebSocket (it relays agent messages to its `send`). */
+export function upstreamWebSocketOf(ws: AgentWebSocket): AgentWebSocket {
+  const upstream = (ws as { upstreamWebSocket?: AgentWebSocket }).upstreamWebSocket;
+  if (typeof upstream?.send !== "function") throw new Error(`mockttp internals changed: no upstreamWebSocket on the agent's WebSocket; ${MOVED}`);
+  return upstream;
 }
 
 /**

@@ -18,6 +18,22 @@ export interface AuditRecord {
   duration_ms: number | null;
   /** Present when the response carried one of the bottle's tokens (echo-ledger.ts). */
   echo?: EchoAudit;
+  /** Present when request inspection found a secret: which rule, where, and whether it stopped the request. */
+  dlp?: DlpAudit;
+  /** Present when a route's response scan found a prompt injection in the answer. */
+  response_scan?: InjectionAudit;
+}
+
+/** A prompt-injection pattern in an answer, on a route with `response_scan`. */
+export interface InjectionAudit {
+  action: "blocked" | "logged";
+  rule: string;
+}
+
+export interface DlpAudit {
+  action: "blocked" | "logged";
+  rule: string;
+  where: string;
 }
 
 /** The record of a decision before its response is known. */
@@ -57,6 +73,11 @@ export function echoLine(exchange: Pick<AuditRecord, "bottle" | "method" | "host
 /** A huge URL cannot flood the log. */
 function shortPath(path: string): string {
   return path.length > 512 ? `${path.slice(0, 512)}...` : path;
+}
+
+/** A secret found in what the agent sent on a WebSocket, after the upgrade's own line was written. */
+export function dlpLine(exchange: Pick<AuditRecord, "bottle" | "method" | "host" | "path" | "route">, dlp: DlpAudit, now: Date = new Date()): string {
+  return JSON.stringify({ time: now.toISOString(), event: "dlp", ...exchange, path: shortPath(exchange.path), dlp });
 }
 
 /** Operational events (start, reload, stop) in the same JSON-lines stream. */

@@ -50,6 +50,7 @@ export const DENY_REASONS = {
   "method not allowed": 403,
   "method override not allowed": 403,
   "form body not inspectable": 403,
+  "double-encoded path": 400,
 } as const satisfies Record<string, 400 | 403>;
 
 export type DenyReason = keyof typeof DENY_REASONS;
@@ -59,6 +60,9 @@ export type Decision =
   | { verdict: "deny"; reason: DenyReason; host?: string };
 
 const DEFAULT_PORT = { http: 80, https: 443 } as const;
+
+/** An encoded percent sign before the encoding of a dot, slash or backslash. */
+const DOUBLE_ENCODED = /%25(?:2e|2f|5c)/i;
 
 /** The ports a route covers, as `decide` matches them: its own, or the default port of each scheme it allows. */
 export function routePorts(route: Route): number[] {
@@ -73,7 +77,8 @@ export function routePorts(route: Route): number[] {
  * 3. IP literals only when a route names that IP;
  * 4. a route covers host and port; plain HTTP only on routes that allow it;
  * 5. protocol upgrades only as WebSocket on routes that allow it;
- * 6. path, then method, then any method override, against the routes left.
+ * 6. path, then (unless a route allows it) no double-encoded dot or separator, then method, then
+ *    any method override, against the routes left.
  */
 export function decide(facts: RequestFacts, routes: readonly Route[]): Decision {
   // HTTP/2 reaches mockttp through ALPN or prior knowledge even when it is off, and its
@@ -110,8 +115,12 @@ export function decide(facts: RequestFacts, routes: readonly Route[]): Decision 
   const onPath = onUpgrade.filter(({ route }) => !route.path_allowlist || route.path_allowlist.some((p) => pathMatches(p, path)));
   if (onPath.length === 0) return deny("path not allowed", host);
 
+  // `%252e` is `%2e` once decoded: a server that decodes twice sees `.`, `/` or `\`
+  const onEncoding = DOUBLE_ENCODED.test(path) ? onPath.filter(({ route }) => route.allow_double_encoding === true) : onPath;
+  if (onEncoding.length === 0) return deny("double-encoded path", host);
+
   const method = facts.method.toUpperCase();
-  const onMethod = onPath.filter(({ route }) => methodAllowed(route, method));
+  const onMethod = onEncoding.filter(({ route }) => methodAllowed(route, method));
   if (onMethod.length === 0) return deny("method not allowed", host);
 
   const chosen = onMethod.find(({ route }) => facts.methodOverrides.every((m) => methodAllowed(route, m.trim().toUpperCase())));

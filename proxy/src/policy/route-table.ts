@@ -3,6 +3,7 @@
  * Built whole or not at all, so a reload either swaps in a complete table or keeps the old one.
  */
 import { credentialFor, loadTokens, strippedHeaderNames, type Credential } from "./credentials";
+import { DlpScanner, effectiveDlp } from "./dlp-scan";
 import { EchoPatterns, type EchoAction } from "./echo-scan";
 import { parseRoutesFile, type Route } from "./routes-schema";
 
@@ -21,6 +22,8 @@ export interface RouteTable {
   /** Header names removed from every agent request. */
   stripped: ReadonlySet<string>;
   echo: EchoPolicy | undefined;
+  /** Request inspection per route index: the bottle's settings and the route's own. */
+  dlp: readonly DlpScanner[];
 }
 
 export class RouteTableError extends Error {
@@ -49,5 +52,10 @@ export function buildRouteTable(doc: unknown, env: Readonly<Record<string, strin
     if (r.auth && !routeOf.has(r.auth.token_env)) routeOf.set(r.auth.token_env, i);
   });
   const echo = patterns && { patterns, action: parsed.value.on_echo ?? "redact", routeOf };
-  return { routes, credentials, stripped: strippedHeaderNames(routes), echo };
+  const dlp = routes.map((r) => {
+    const own = r.auth ? tokens.tokens.get(r.auth.token_env) : undefined;
+    const foreign = [...tokens.tokens.values()].filter((value) => value !== own);
+    return new DlpScanner(effectiveDlp(parsed.value.dlp, r.dlp), foreign);
+  });
+  return { routes, credentials, stripped: strippedHeaderNames(routes), echo, dlp };
 }

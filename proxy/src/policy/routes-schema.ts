@@ -6,6 +6,8 @@
  * (`EGRESS_PROXY_TOKEN_<n>`) whose value the proxy reads from its own environment.
  */
 import { z } from "zod";
+import { BUILTIN_RULE_IDS } from "./dlp-rules";
+import { customRuleProblem } from "./dlp-scan";
 import { canonicalHost, isDottedQuad } from "./host";
 import { routesOverlap } from "./route-overlap";
 
@@ -59,6 +61,21 @@ export const pathPatternSchema = z
     message: "`**` may only be the last segment",
   });
 
+/** Request inspection (DLP) settings, for the bottle or one route (whose settings add to the bottle's). */
+export const dlpSchema = z.strictObject({
+  mode: z.enum(["block", "log", "off"], { error: "must be `block` (refuse a request that carries a secret, the default), `log` or `off`" }).optional(),
+  rules: z.array(z.string().superRefine((pattern, ctx) => {
+    const problem = customRuleProblem(pattern);
+    if (problem) ctx.addIssue({ code: "custom", message: `${problem}; give a JavaScript regular expression that matches the secret` });
+  })).optional(),
+  allow: z.array(z.string().refine((id) => BUILTIN_RULE_IDS.includes(id), {
+    message: `must be a rule id: one of ${BUILTIN_RULE_IDS.join(", ")}`,
+  })).optional(),
+});
+
+/** Scanning answers for prompt injection (opt-in per route). */
+export const responseScanSchema = z.enum(["block", "log", "off"], { error: "must be `block` (cut an answer that carries a prompt injection), `log` or `off` (the default)" });
+
 export const routeSchema = z
   .strictObject({
     host: z
@@ -76,6 +93,10 @@ export const routeSchema = z
     websocket: z.boolean().optional(),
     plain_http: z.boolean().optional(),
     auth: routeAuthSchema.optional(),
+    dlp: dlpSchema.optional(),
+    response_scan: responseScanSchema.optional(),
+    /** Let paths carry `%25` before `2e`, `2f` or `5c` (an encoded `%` that decodes to `.`, `/` or `\\` once more). */
+    allow_double_encoding: z.boolean().optional(),
   })
   .superRefine((route, ctx) => {
     if (route.auth && route.plain_http) {
@@ -92,6 +113,8 @@ export const routesFileSchema = z
     routes: z.array(routeSchema),
     /** What the proxy does with a response that carries one of the bottle's tokens (policy/echo-scan.ts). */
     on_echo: z.enum(["redact", "block"], { error: "must be `redact` (replace each echoed token, the default) or `block` (cut the response)" }).optional(),
+    /** Request inspection for every route of the bottle (policy/dlp-scan.ts). */
+    dlp: dlpSchema.optional(),
   })
   .superRefine((file, ctx) => {
     // the first matching route wins: two credentials for one request would hang on route order
@@ -109,6 +132,7 @@ export const routesFileSchema = z
 export type Route = z.output<typeof routeSchema>;
 export type RouteAuth = z.output<typeof routeAuthSchema>;
 export type RoutesFile = z.output<typeof routesFileSchema>;
+export type DlpConfig = z.output<typeof dlpSchema>;
 /** What the renderer may write: the input shape, before defaults and lower-casing. */
 export type RoutesFileInput = z.input<typeof routesFileSchema>;
 

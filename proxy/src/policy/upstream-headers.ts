@@ -99,3 +99,10 @@ export function searchableCodingsOnly(headers: readonly string[]): string[] {
   }
   return out;
 }
+
+/** `accept-encoding` asking for the body as is: for routes whose answers are read as text. */
+export function identityOnly(headers: readonly string[]): string[] {
+  const out = [...headers];
+  for (let i = 0; i + 1 < out.length; i += 2) if ((out[i] ?? "").toLowerCase() === "accept-encoding") out[i + 1] = "identity";
+  return out;
+}

@@ -29,6 +29,17 @@ const INFLATION_ALLOWANCE = 1 << 20;
 
 type Coding = "identity" | "gzip" | "deflate" | "br";
 
+/**
+ * A route's `response_scan`: `found(text)` records what it finds and says whether the answer
+ * must stop there (`block`).
+ */
+export interface InjectionScan {
+  found(text: string): boolean;
+}
+
+/** Characters of the text before a chunk that a phrase may have begun in. */
+const INJECTION_CONTEXT = 512;
+
 /** A compressed body held back this long while its text may begin a token is refused instead. */
 const MAX_HELD_COMPRESSED = 1 << 20;
 
@@ -81,8 +92,8 @@ function record(guard: EchoGuard, where: string, found: readonly EchoFinding[], 
  * pipe and no stream in between (this is every answer's path); a compressed one goes through
  * CompressedBody.
  */
-export function relayGuarded(answer: Readable, res: Writable, guard: EchoGuard, coding: Coding, ended: () => void, cut: () => void): void {
-  if (coding !== "identity") {
+export function relayGuarded(answer: Readable, res: Writable, guard: EchoGuard | undefined, injection: InjectionScan | undefined, coding: Coding, ended: () => void, cut: () => void): void {
+  if (coding !== "identity" && guard) {
     const body = new CompressedBody(guard, coding);
     body.once("error", cut);
     res.once("close", () => body.destroy());
@@ -90,7 +101,8 @@ export function relayGuarded(answer: Readable, res: Writable, guard: EchoGuard, 
     body.once("end", ended);
     return;
   }
-  const stream = new EchoStream(guard.policy.patterns);
+  const stream = guard && new EchoStream(guard.policy.patterns);
+  let context = "";
   const write = (bytes: Buffer) => {
     if (bytes.length && !res.write(bytes)) {
       answer.pause();
@@ -98,18 +110,26 @@ export function relayGuarded(answer: Readable, res: Writable, guard: EchoGuard, 
     }
   };
   answer.on("data", (chunk: Buffer) => {
-    let out: Buffer;
+    let out = chunk;
     try {
-      const r = stream.push(chunk);
-      if (r.found.length) record(guard, "body", r.found, true);
-      out = r.out;
+      if (injection) {
+        // read with the end of the text before it, so a phrase cut in two is found at its end
+        const text = context + chunk.toString("latin1");
+        context = text.slice(-INJECTION_CONTEXT);
+        if (injection.found(text)) return cut();
+      }
+      if (guard && stream) {
+        const r = stream.push(chunk);
+        if (r.found.length) record(guard, "body", r.found, true);
+        out = r.out;
+      }
     } catch {
       return cut();
     }
     write(out);
   });
   answer.once("end", () => {
-    write(stream.end());
+    if (stream) write(stream.end());
     ended();
   });
 }

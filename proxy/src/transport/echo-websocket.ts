@@ -4,8 +4,10 @@
  * (an upstream's refusal is relayed raw) are searched as a stream. After it, each message from
  * upstream (whole: fragments are joined by the WebSocket layer) is searched as part of one
  * stream of all of them, so that a token split across messages is found too: a message whose
- * end may begin a token waits for the next, or for the close. Ping, pong and close data are
- * searched each on its own. With `on_echo: block` a finding closes the WebSocket (1008).
+ * end may begin a token waits for the next, for the close, or at most MESSAGE_HOLD_MS (a
+ * request-and-answer protocol would otherwise wait for a message that only its answer brings).
+ * Ping, pong and close data are searched each on its own. With `on_echo: block` a finding
+ * closes the WebSocket (1008).
  */
 import type { Duplex } from "node:stream";
 import { EchoLedger, type EchoAudit } from "../policy/echo-ledger";
@@ -15,6 +17,9 @@ import type { AgentWebSocket } from "../mockttp/internals";
 
 /** RFC 6455 policy violation. */
 const POLICY_VIOLATION = 1008;
+
+/** How long a message whose end may begin a token waits for the next one. */
+export const MESSAGE_HOLD_MS = 250;
 
 type Callback = (err?: Error) => void;
 
@@ -101,6 +106,7 @@ export function guardMessages(ws: AgentWebSocket, policy: EchoPolicy, report: (a
     return true;
   };
 
+  let holding: NodeJS.Timeout | undefined;
   const sendReady = () => {
     let bytes = Buffer.concat(ready);
     while (waiting[0] && waiting[0].length <= bytes.length) {
@@ -109,6 +115,18 @@ export function guardMessages(ws: AgentWebSocket, policy: EchoPolicy, report: (a
       bytes = bytes.subarray(length);
     }
     ready = bytes.length ? [bytes] : [];
+    if (waiting.length === 0) {
+      clearTimeout(holding);
+      holding = undefined;
+    } else {
+      // what is held began no token after all if nothing comes to finish it
+      holding ??= setTimeout(() => {
+        holding = undefined;
+        if (stopped) return;
+        ready.push(stream.end());
+        sendReady();
+      }, MESSAGE_HOLD_MS);
+    }
   };
 
   ws.send = (data: unknown, options?: unknown, cb?: unknown) => {
@@ -137,6 +155,7 @@ export function guardMessages(ws: AgentWebSocket, policy: EchoPolicy, report: (a
   ws.close = (code?: number, reason?: unknown) => {
     // already closed for an echo: the upstream's own close (and its reason) has nothing to add
     if (stopped) return;
+    clearTimeout(holding);
     // the stream ended: what was held began no token
     ready.push(stream.end());
     sendReady();

@@ -6,7 +6,9 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { isIpLiteral } from "../policy/host";
-import { bodyCoding, EchoRefusal, guardHeaders, guardText, relayGuarded, type EchoGuard } from "./echo-guard";
+import { DLP_DENIAL, DlpStream, type DlpFinding, type DlpScanner } from "../policy/dlp-scan";
+import { denialBody, denialHeaders } from "../policy/denial";
+import { bodyCoding, EchoRefusal, guardHeaders, guardText, relayGuarded, type EchoGuard, type InjectionScan } from "./echo-guard";
 import { announcesBody, closeIfBodyUnread } from "./request-body";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
@@ -41,6 +43,16 @@ export interface Forwarding {
   idleTimeoutMs: number;
   /** Set when the bottle has tokens: every answer is cleared of them on its way (echo-guard.ts). */
   echo: EchoGuard | undefined;
+  /** Set when the route inspects requests: the body is searched before it leaves (policy/dlp-scan.ts). */
+  dlp: BodyInspection | undefined;
+  /** Set when the route scans answers for prompt injection (`response_scan`). */
+  injection: InjectionScan | undefined;
+}
+
+export interface BodyInspection {
+  scanner: DlpScanner;
+  /** Record a finding (once); the body stops when the scanner's mode is `block`. */
+  found(finding: DlpFinding): void;
 }
 
 const REFUSED_BODY = JSON.stringify({ error: "upstream response refused", reason: "it carried a credential of this bottle, or a body the proxy cannot search for one" });
@@ -144,7 +156,56 @@ export function forward(f: Forwarding): void {
     if (f.body !== undefined) attempt.end(f.body);
     // No body announced: end at once, so Node frames the request as empty rather than chunked.
     else if (!hasBody) attempt.end();
+    else if (f.dlp && f.dlp.scanner.mode !== "off") sendInspected(attempt, f.dlp);
     else req.pipe(attempt);
+  };
+
+  /** The agent's body sent upstream a window behind what was searched; a secret stops it before its first byte. */
+  const sendInspected = (attempt: http.ClientRequest, inspection: BodyInspection) => {
+    const stream = new DlpStream(inspection.scanner);
+    // the head goes at once: an upstream may answer before the body, and it holds no body byte
+    attempt.flushHeaders();
+    const write = (bytes: Buffer) => {
+      if (bytes.length && !attempt.write(bytes)) {
+        req.pause();
+        attempt.once("drain", () => req.resume());
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      const r = stream.push(chunk);
+      if (!r.finding) return write(r.release);
+      inspection.found(r.finding);
+      req.off("data", onData);
+      req.off("end", onEnd);
+      if (inspection.scanner.mode === "block") return refuseBody(r.finding);
+      // `log`: the rest goes as it comes, searched no further
+      write(stream.drop());
+      write(chunk);
+      req.pipe(attempt);
+    };
+    const onEnd = () => {
+      const last = stream.end();
+      if (last.finding) {
+        inspection.found(last.finding);
+        if (inspection.scanner.mode === "block") return refuseBody(last.finding);
+        return void attempt.end(stream.drop());
+      }
+      attempt.end(last.release);
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+  };
+
+  /** A secret in the body: the upstream never gets the whole request, the agent gets the refusal. */
+  const refuseBody = (finding: DlpFinding) => {
+    if (failed || relayed) return;
+    failed = true;
+    stopUpstream();
+    if (res.headersSent) return void res.destroy();
+    const reason = `${DLP_DENIAL}: ${finding.rule} in ${finding.where}`;
+    closeIfBodyUnread(req, res);
+    res.writeHead(403, denialHeaders(reason));
+    res.end(denialBody(reason));
   };
 
   /** The answer carried a token and the bottle blocks echoes, or cannot be searched: a 502 in its place. */
@@ -163,9 +224,14 @@ export function forward(f: Forwarding): void {
     try {
       let status = a.statusMessage;
       let headers: readonly string[] = agentResponseHeaders(a.rawHeaders);
+      const bodiless = req.method === "HEAD" || BODILESS_STATUS.has(a.statusCode ?? 0);
+      coding = bodiless ? "identity" : bodyCoding(a.headers["content-encoding"]);
+      // prompt-injection scanning reads identity bodies only (the request asked for nothing else)
+      if (f.injection && coding !== "identity") {
+        echo?.ledger.blocked("content-encoding the proxy cannot search");
+        throw new EchoRefusal("content-encoding the proxy cannot search");
+      }
       if (echo) {
-        const bodiless = req.method === "HEAD" || BODILESS_STATUS.has(a.statusCode ?? 0);
-        coding = bodiless ? "identity" : bodyCoding(a.headers["content-encoding"]);
         if (coding === undefined) {
           echo.ledger.blocked("content-encoding the proxy cannot search");
           throw new EchoRefusal("content-encoding the proxy cannot search");
@@ -191,9 +257,9 @@ export function forward(f: Forwarding): void {
       }
       res.end();
     };
-    if (echo) {
+    if (echo || f.injection) {
       // the guard stopped the answer: cut the agent's connection, never end it as if complete
-      relayGuarded(a, res, echo, coding, ended, () => {
+      relayGuarded(a, res, echo, f.injection, coding ?? "identity", ended, () => {
         a.destroy();
         res.destroy();
       });
@@ -217,6 +283,12 @@ export function forward(f: Forwarding): void {
     };
     req.socket.once("close", agentLeft);
     req.once("end", () => req.socket.off("close", agentLeft));
+  }
+  // a body that admission read whole is searched whole, before anything leaves
+  const whole = f.body !== undefined && f.dlp && f.dlp.scanner.mode !== "off" ? DlpStream.scanAll(f.dlp.scanner, f.body) : undefined;
+  if (whole && f.dlp) {
+    f.dlp.found(whole);
+    if (f.dlp.scanner.mode === "block") return refuseBody(whole);
   }
   send(0);
 }

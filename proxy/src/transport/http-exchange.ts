@@ -9,17 +9,20 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { admit, type Admitted } from "../policy/admission";
-import { auditRecord, type AuditRecord } from "../policy/audit-log";
+import { isStrippedHeader } from "../policy/admission";
+import { auditRecord, type AuditRecord, type DlpAudit, type InjectionAudit } from "../policy/audit-log";
+import { promptInjectionIn } from "../policy/prompt-injection";
+import { DLP_DENIAL, DlpStream, inspectHead, type DlpFinding } from "../policy/dlp-scan";
 import { holdWhileAnswering } from "./connection-limits";
 import { DENY_REASONS } from "../policy/decide";
 import { denialBody, denialHeaders } from "../policy/denial";
 import { EchoLedger } from "../policy/echo-ledger";
 import { forward } from "./forward";
-import { closeIfBodyUnread, expectsContinue, formSource } from "./request-body";
+import { announcesBody, closeIfBodyUnread, expectsContinue, formSource, inflateRequestBody, MAX_COMPRESSED_REQUEST, requestCoding } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
 import { watchResponse, type ResponseSummary } from "./response-observer";
 import type { RouteTable } from "../policy/route-table";
-import { searchableCodingsOnly, upstreamRequestHeaders } from "../policy/upstream-headers";
+import { identityOnly, searchableCodingsOnly, upstreamRequestHeaders } from "../policy/upstream-headers";
 import type { UpstreamAgents } from "./upstream-agents";
 
 export interface ExchangeContext {
@@ -55,7 +58,14 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   // the table of the request's arrival: its tokens are the ones sent, and the ones looked for
   const table = ctx.table();
   const echo = table.echo && { policy: table.echo, ledger: new EchoLedger(table.echo.routeOf) };
-  const log = (r: AuditRecord, s: ResponseSummary) => ctx.log(finalRecord(r, s, echo?.ledger));
+  // a secret found in the body, after the line's decision was settled
+  let inBody: DlpAudit | undefined;
+  // a prompt injection found in the answer (a route's response_scan)
+  let injected: InjectionAudit | undefined;
+  const log = (r: AuditRecord, s: ResponseSummary) => {
+    const line = finalRecord(inBody ? withDlp(r, inBody) : r, s, echo?.ledger);
+    ctx.log(injected ? { ...line, response_scan: injected, ...(injected.action === "blocked" ? { reason: "answer blocked: prompt injection" } : {}) } : line);
+  };
   const watch = watchResponse(req, res, (s) => (record ? log(record, s) : (early = s)));
   const settle = (r: AuditRecord): boolean => {
     record = r;
@@ -73,12 +83,19 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
     const parsed = parseTarget(req.url ?? "");
     const facts = httpRequestFacts(req, parsed);
     const proceed = ({ admission, body }: Admitted) => {
-      if (settle(auditRecord(ctx.bottle, admission))) return;
       const d = admission.decision;
-      if (d.verdict === "deny") {
+      const scanner = d.verdict === "allow" ? table.dlp[d.routeIndex] : undefined;
+      const inspecting = scanner && scanner.mode !== "off" ? scanner : undefined;
+      // before anything leaves: the target and the headers the agent wrote
+      const secret = inspecting && inspectHead(inspecting, parsed.target, req.rawHeaders, (name) => isStrippedHeader(name, table.stripped));
+      const found: DlpAudit | undefined = secret && inspecting ? { action: inspecting.mode === "block" ? "blocked" : "logged", ...secret } : undefined;
+      const decided = auditRecord(ctx.bottle, admission);
+      if (settle(found ? withDlp(decided, found) : decided)) return;
+      if (d.verdict === "deny" || found?.action === "blocked") {
+        const reason = d.verdict === "deny" ? d.reason : `${DLP_DENIAL}: ${found?.rule} in ${found?.where}`;
         closeIfBodyUnread(req, res);
-        res.writeHead(DENY_REASONS[d.reason], denialHeaders(d.reason));
-        res.end(denialBody(d.reason));
+        res.writeHead(d.verdict === "deny" ? DENY_REASONS[d.reason] : 403, denialHeaders(reason));
+        res.end(denialBody(reason));
         return;
       }
       if (body === undefined && expectsContinue(req)) res.writeContinue();
@@ -86,15 +103,60 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
       res.once("close", release);
       // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
       const headers = upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined);
+      const dlp = inspecting && {
+        scanner: inspecting,
+        found: (finding: DlpFinding) => {
+          inBody ??= { action: inspecting.mode === "block" ? "blocked" : "logged", ...finding };
+        },
+      };
+      const scan = table.routes[d.routeIndex]?.response_scan ?? "off";
+      const injection = scan === "off" ? undefined : {
+        found: (text: string) => {
+          const rule = promptInjectionIn(text);
+          if (rule === undefined) return false;
+          injected ??= { action: scan === "block" ? "blocked" : "logged", rule };
+          return scan === "block";
+        },
+      };
       forward({ req, res, watch, agents: ctx.agents, target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
-        idleTimeoutMs: ctx.idleTimeoutMs, echo, headers: echo ? searchableCodingsOnly(headers) : headers });
+        idleTimeoutMs: ctx.idleTimeoutMs, echo, dlp, injection,
+        headers: injection ? identityOnly(headers) : echo ? searchableCodingsOnly(headers) : headers });
+    };
+    /** A compressed body on an inspecting route is read and searched whole before the rest (request-body.ts). */
+    const inspectCompressed = (admitted: Admitted) => {
+      const d = admitted.admission.decision;
+      const scanner = d.verdict === "allow" ? table.dlp[d.routeIndex] : undefined;
+      const coding = requestCoding(req);
+      if (!scanner || scanner.mode === "off" || coding === undefined || admitted.body !== undefined || !announcesBody(req)) return proceed(admitted);
+      const refuse = (finding: DlpFinding) => {
+        inBody = { action: scanner.mode === "block" ? "blocked" : "logged", ...finding };
+        return inBody.action === "blocked";
+      };
+      void formSource(req, res).read(MAX_COMPRESSED_REQUEST).then((body) => {
+        const inflated = body && coding !== "other" ? inflateRequestBody(body, coding) : undefined;
+        const finding = inflated === undefined ? { rule: "uninspectable", where: "body" } : DlpStream.scanAll(scanner, inflated);
+        if (finding && refuse(finding)) {
+          settle(withDlp(auditRecord(ctx.bottle, admitted.admission), inBody as DlpAudit));
+          const reason = `${DLP_DENIAL}: ${finding.rule} in ${finding.where}`;
+          closeIfBodyUnread(req, res);
+          res.writeHead(403, denialHeaders(reason));
+          res.end(denialBody(reason));
+          return;
+        }
+        proceed({ admission: admitted.admission, body });
+      }).catch(fail);
     };
     const result = admit(facts, table, formSource(req, res));
-    if (result instanceof Promise) result.then(proceed).catch(fail);
-    else proceed(result);
+    if (result instanceof Promise) result.then(inspectCompressed).catch(fail);
+    else inspectCompressed(result);
   } catch {
     fail();
   }
+}
+
+/** A record with what request inspection found; a blocked request is a denial. */
+function withDlp(record: AuditRecord, dlp: DlpAudit): AuditRecord {
+  return { ...record, dlp, ...(dlp.action === "blocked" ? { verdict: "deny", reason: DLP_DENIAL } : {}) };
 }
 
 /** The line of a request the proxy failed itself: no decision was reached, or acting on it threw. */

@@ -4,6 +4,7 @@
  * agent waits for it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import zlib from "node:zlib";
 import type { FormBodySource } from "../policy/admission";
 
 /** True when the request announced a body (by length or chunked framing). */
@@ -58,4 +59,37 @@ export function formSource(req: IncomingMessage, res: ServerResponse): FormBodyS
         req.once("close", onFail);
       }),
   };
+}
+
+/** Compressed request bodies are read whole to be searched, up to this size... */
+export const MAX_COMPRESSED_REQUEST = 8 << 20;
+/** ...and inflated up to this size: past it (a bomb, or just too large) they are refused. */
+export const MAX_INFLATED_REQUEST = 64 << 20;
+
+/**
+ * The request's content coding when it has one (`gzip`, `deflate`, `br`; `other` for anything
+ * else, several included), or undefined for an identity body.
+ */
+export function requestCoding(req: IncomingMessage): "gzip" | "deflate" | "br" | "other" | undefined {
+  const codings = (req.headers["content-encoding"] ?? "").split(",").map((c) => c.trim().toLowerCase()).filter((c) => c && c !== "identity");
+  if (codings.length === 0) return undefined;
+  const only = codings.length === 1 ? codings[0] : undefined;
+  return only === "gzip" || only === "x-gzip" ? "gzip" : only === "deflate" || only === "br" ? only : "other";
+}
+
+/** The inflated body, or undefined when it does not inflate within the bound. */
+export function inflateRequestBody(body: Buffer, coding: "gzip" | "deflate" | "br"): Buffer | undefined {
+  const options = { maxOutputLength: MAX_INFLATED_REQUEST };
+  try {
+    if (coding === "gzip") return zlib.gunzipSync(body, options);
+    if (coding === "br") return zlib.brotliDecompressSync(body, options);
+    // RFC 9110's deflate is zlib-wrapped; some clients send it raw
+    try {
+      return zlib.inflateSync(body, options);
+    } catch {
+      return zlib.inflateRawSync(body, options);
+    }
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,41 @@
+/**
+ * What the agent sends on a WebSocket, inspected like a request body (policy/dlp-scan.ts): each
+ * message whole (the WebSocket layer joins its fragments), read together with the end of the
+ * messages before it, so that a secret cut across messages is found when its last part comes.
+ * With `block`, the message that completes a secret is not sent and both ends are closed (1008);
+ * the parts sent before it have left.
+ */
+import type { DlpAudit } from "../policy/audit-log";
+import { DlpStream, type DlpScanner } from "../policy/dlp-scan";
+import type { AgentWebSocket } from "../mockttp/internals";
+
+const POLICY_VIOLATION = 1008;
+
+const asBuffer = (data: unknown): Buffer =>
+  Buffer.isBuffer(data) ? data : typeof data === "string" ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.alloc(0);
+
+export function inspectAgentMessages(agent: AgentWebSocket, upstream: AgentWebSocket, scanner: DlpScanner, report: (dlp: DlpAudit) => void): void {
+  const send = upstream.send.bind(upstream);
+  let context: Buffer = Buffer.alloc(0);
+  let stopped = false;
+  let reported = false;
+  let offset = 0;
+  upstream.send = (data: unknown, options?: unknown, cb?: unknown) => {
+    if (stopped) return;
+    const message = asBuffer(data);
+    const finding = DlpStream.scanAll(scanner, Buffer.concat([context, message]));
+    offset += message.length;
+    context = Buffer.from(Buffer.concat([context, message]).subarray(-DlpStream.WINDOW));
+    if (finding && !reported) {
+      reported = true;
+      report({ action: scanner.mode === "block" ? "blocked" : "logged", rule: finding.rule, where: `ws@${offset - message.length}` });
+      if (scanner.mode === "block") {
+        stopped = true;
+        upstream.close(POLICY_VIOLATION, "secret in request");
+        agent.close(POLICY_VIOLATION, "secret in request");
+        return;
+      }
+    }
+    send(data, options, cb);
+  };
+}
