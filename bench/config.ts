@@ -22,6 +22,10 @@ export interface BenchConfig {
   proxyMain: string | undefined;
   /** A second build of our proxy, measured as path `cand` in the same run (A/B of a change). */
   candidateMain: string | undefined;
+  /** `cand` is our proxy with request inspection off (`dlp: {mode: off}`): the scanner's cost, A/B. */
+  candidateDlpOff: boolean;
+  /** Size of the JSON POSTs of the POST phase (KiB; 0 skips it). */
+  postKib: number;
   /** Directory for a V8 CPU profile of our proxy (written when it stops). */
   cpuProfDir: string | undefined;
   /** Append the run's figures to bench/RESULTS.md. */
@@ -46,9 +50,11 @@ function num(env: NodeJS.ProcessEnv, name: string, full: number, quick: number, 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const quick = env.BENCH_QUICK === "1";
   const candidateMain = env.BENCH_CANDIDATE_MAIN || undefined;
-  const defaults = ALL_PATHS.filter((p) => p !== "cand" || candidateMain !== undefined);
+  const candidateDlpOff = env.BENCH_CANDIDATE_DLP_OFF === "1";
+  const hasCandidate = candidateMain !== undefined || candidateDlpOff;
+  const defaults = ALL_PATHS.filter((p) => p !== "cand" || hasCandidate);
   const paths = (env.BENCH_PATHS ?? defaults.join(",")).split(",").map((s) => s.trim()) as PathName[];
-  if (paths.includes("cand") && candidateMain === undefined) throw new Error("BENCH_PATHS names cand; set BENCH_CANDIDATE_MAIN to the candidate build's main.js");
+  if (paths.includes("cand") && !hasCandidate) throw new Error("BENCH_PATHS names cand; set BENCH_CANDIDATE_MAIN to the candidate build's main.js, or BENCH_CANDIDATE_DLP_OFF=1");
   for (const p of paths) {
     if (!ALL_PATHS.includes(p)) throw new Error(`BENCH_PATHS: unknown path ${p}; use some of ${ALL_PATHS.join(",")}`);
   }
@@ -71,6 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     startups: num(env, "BENCH_STARTUPS", 3, 1, quick),
     proxyMain: env.BENCH_PROXY_MAIN || undefined,
     candidateMain,
+    candidateDlpOff,
+    postKib: num(env, "BENCH_POST_KIB", 64, 64, quick),
     cpuProfDir: env.BENCH_CPU_PROF || undefined,
     record: env.BENCH_RECORD === undefined ? !quick : env.BENCH_RECORD === "1",
     label: env.BENCH_LABEL ?? "",

@@ -9,7 +9,7 @@ import { percentile } from "./stats";
 
 export type Job =
   | { op: "probe"; target: Target; path: string; headers?: string }
-  | { op: "keepalive"; target: Target; connections: number; warmupMs: number; durationMs: number; path: string }
+  | { op: "keepalive"; target: Target; connections: number; warmupMs: number; durationMs: number; path: string; postBytes?: number }
   | { op: "newconn"; target: Target; concurrency: number; durationMs: number; path: string }
   | { op: "sse"; target: Target; streams: number; events: number; intervalMs: number }
   | { op: "download"; target: Target; bytes: number }
@@ -29,8 +29,23 @@ async function probe(j: Extract<Job, { op: "probe" }>) {
   return { status: r.head.status, body: Buffer.concat(chunks).toString("utf8") };
 }
 
+/** A JSON body of about `bytes` bytes, of the text an agent posts (records, prose, ids, digests): what request inspection reads. */
+export function jsonBody(bytes: number): Buffer {
+  const items: unknown[] = [];
+  let size = 2;
+  for (let i = 0; size < bytes; i++) {
+    const item = { id: i, name: `item-${i}`, note: "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.", commit: "9fceb02d0ae598e95dc970b74767f19372d61af8", tags: ["build", "test"], url: `https://example.com/items/${i}?view=full` };
+    items.push(item);
+    size += JSON.stringify(item).length + 1;
+  }
+  return Buffer.from(JSON.stringify(items)).subarray(0, bytes);
+}
+
 async function keepalive(j: Extract<Job, { op: "keepalive" }>) {
-  const req = get(j.target.host, j.path);
+  const req = j.postBytes === undefined ? get(j.target.host, j.path) : Buffer.concat([
+    Buffer.from(`POST ${j.path} HTTP/1.1\r\nHost: ${j.target.host}\r\nContent-Type: application/json\r\nContent-Length: ${j.postBytes}\r\n\r\n`, "latin1"),
+    jsonBody(j.postBytes),
+  ]);
   const conns = await Promise.all(Array.from({ length: j.connections }, async () => new Connection(await openConnection(j.target))));
   const start = now();
   const measureFrom = start + j.warmupMs;

@@ -17,6 +17,8 @@ export type CpuShare = Record<string, number>;
 
 export interface Results {
   keepalive: Record<number, Partial<Record<PathName, { runs: KeepAlive[]; cpu: CpuShare[] }>>>;
+  /** JSON POSTs of `postKib` KiB at the largest connection count. */
+  posts: Partial<Record<PathName, { runs: KeepAlive[]; cpu: CpuShare[] }>>;
   newconn: Partial<Record<PathName, { runs: NewConn[]; cpu: CpuShare[] }>>;
   sse: Partial<Record<PathName, Sse[]>>;
   download: Partial<Record<PathName, Transfer[]>>;
@@ -86,6 +88,15 @@ export function render(r: Results, cfg: BenchConfig): string[] {
     out.push("", `CPU during those runs, % of one core (2 cores = 200 %):`, "");
     out.push(...table(["path", ...procs], paths.map((p) => [p, ...procs.map((n) => fmt(med(ka[p]?.cpu, (s) => s[n] ?? NaN)))])));
   }
+  if (cfg.postKib > 0) {
+    const pd = med(r.posts.direct?.runs, (x) => x.rps);
+    out.push("", `POSTs of ${cfg.postKib} KiB JSON, ${Math.max(...cfg.connections)} keep-alive connections (median of ${cfg.rounds} rounds of ${cfg.durationMs / 1000} s):`, "");
+    out.push(...table(["path", "req/s", "p50 ms", "p99 ms", "req/s vs direct", "proxy CPU %", "errors"], paths.map((p) => {
+      const runs = r.posts[p]?.runs;
+      const rps = med(runs, (x) => x.rps);
+      return [p, fmt(rps), fmt(med(runs, (x) => x.p50Ms)), fmt(med(runs, (x) => x.p99Ms)), ratio(rps, pd), fmt(med(r.posts[p]?.cpu, (s) => s[p] ?? NaN)), String((runs ?? []).reduce((s, x) => s + x.errors + x.non200, 0))];
+    })));
+  }
   out.push("", `New connection per request (TCP + CONNECT + TLS + GET, ${cfg.newConnConcurrency} at a time, ${cfg.newConnMs / 1000} s x ${cfg.rounds}):`, "");
   const nd = med(r.newconn.direct?.runs, (x) => x.rate);
   out.push(...table(["path", "conn/s", "p50 ms", "p99 ms", "vs direct", "errors"], paths.map((p) => {
@@ -115,7 +126,8 @@ export function render(r: Results, cfg: BenchConfig): string[] {
   out.push("", `Ratios: ours/direct req/s at ${maxC} conns ${ratio(rps("ours"), rps("direct"))}; ours/mitmproxy ${ratio(rps("ours"), rps("mitm"))}; ours/forward-only ${ratio(rps("ours"), rps("forward"))}; new conns ours/mitmproxy ${ratio(med(r.newconn.ours?.runs, (x) => x.rate), med(r.newconn.mitm?.runs, (x) => x.rate))}.`);
   if (paths.includes("cand")) {
     const c1 = (p: PathName) => med(r.keepalive[1]?.[p]?.runs, (x) => x.p50Ms);
-    out.push("", `Candidate build (cand) against ours: req/s at ${maxC} conns ${ratio(rps("cand"), rps("ours"))}, cand/mitmproxy ${ratio(rps("cand"), rps("mitm"))}, cand/direct ${ratio(rps("cand"), rps("direct"))}; p50 added at 1 conn ${fmt(c1("cand") - c1("direct"))} ms (ours ${fmt(c1("ours") - c1("direct"))} ms).`);
+    const posts = (p: PathName) => med(r.posts[p]?.runs, (x) => x.rps);
+    out.push("", `Candidate (cand) against ours: req/s at ${maxC} conns ${ratio(rps("cand"), rps("ours"))}, ${cfg.postKib} KiB POSTs ${ratio(posts("cand"), posts("ours"))}, cand/mitmproxy ${ratio(rps("cand"), rps("mitm"))}, cand/direct ${ratio(rps("cand"), rps("direct"))}; p50 added at 1 conn ${fmt(c1("cand") - c1("direct"))} ms (ours ${fmt(c1("ours") - c1("direct"))} ms).`);
   }
   const t = targets(r, cfg);
   out.push("", `Targets (${t.met} of ${t.total} met):`, "", ...t.lines);

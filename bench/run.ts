@@ -76,16 +76,21 @@ async function main(): Promise<void> {
   const forwardUrl = `http://127.0.0.1:${forward.port}`;
   const client = new LoadClient();
   const routesFile = path.join(mkdtempSync(path.join(os.tmpdir(), "bench-routes-")), "routes.yaml");
-  writeFileSync(routesFile, JSON.stringify({ version: 1, routes: [{ host: HOST, path_allowlist: ["/small", "/whoami", "/download", "/upload", "/sse"], methods: ["GET", "POST"], auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } }] }), { mode: 0o600 });
+  const route = { host: HOST, path_allowlist: ["/small", "/whoami", "/download", "/upload", "/sse"], methods: ["GET", "POST"], auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } };
+  writeFileSync(routesFile, JSON.stringify({ version: 1, routes: [route] }), { mode: 0o600 });
+  // the same route with request inspection off: what `cand` runs with BENCH_CANDIDATE_DLP_OFF=1
+  const dlpOffRoutesFile = `${routesFile}.dlp-off`;
+  writeFileSync(dlpOffRoutesFile, JSON.stringify({ version: 1, routes: [{ ...route, dlp: { mode: "off" } }] }), { mode: 0o600 });
   const confdir = mitmConfdir(bottleCa.certFile, bottleCa.keyFile);
   const launch = async (which: ProxyName, extraFlags: string[] = []): Promise<ProxyUnderTest> => {
     const port = await freePort();
     if (which === "mitm") return startMitm({ port, confdir, forwardUrl, upstreamCaFile: upstreamCa.certFile, host: HOST, token });
-    const main = which === "ours" ? (proxyMain as string) : (cfg.candidateMain as string);
-    return startOurProxy({ name: which, port, routesFile, caCertFile: bottleCa.certFile, caKeyFile: bottleCa.keyFile, forwardUrl, upstreamCaFile: upstreamCa.certFile, token, main, nodeFlags: extraFlags });
+    const main = which === "ours" ? (proxyMain as string) : (cfg.candidateMain ?? (proxyMain as string));
+    const routes = which === "cand" && cfg.candidateDlpOff ? dlpOffRoutesFile : routesFile;
+    return startOurProxy({ name: which, port, routesFile: routes, caCertFile: bottleCa.certFile, caKeyFile: bottleCa.keyFile, forwardUrl, upstreamCaFile: upstreamCa.certFile, token, main, nodeFlags: extraFlags });
   };
   const viaProxy = (name: string, port: number): Target => ({ name, proxyPort: port, upstreamPort: upstream.port, host: HOST, ca: bottleCa.cert });
-  const results: Results = { keepalive: {}, newconn: {}, sse: {}, download: {}, upload: {}, startupMs: {}, peakRssLoadMb: {}, decisions: {} };
+  const results: Results = { keepalive: {}, posts: {}, newconn: {}, sse: {}, download: {}, upload: {}, startupMs: {}, peakRssLoadMb: {}, decisions: {} };
   const running: ProxyUnderTest[] = [];
 
   try {
@@ -145,6 +150,20 @@ async function main(): Promise<void> {
       }
     }
 
+    if (cfg.postKib > 0) {
+      const c = Math.max(...cfg.connections);
+      log(`${cfg.postKib} KiB POSTs, ${c} connections...`);
+      for (let i = 0; i < cfg.rounds; i++) {
+        for (const p of rotate(cfg.paths, i)) {
+          const { value, cpu } = await withCpu(() => client.run<KeepAlive>({ op: "keepalive", target: targets[p], connections: c, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs, path: "/upload", postBytes: cfg.postKib * 1024 }));
+          if (value.errors + value.non200 > 0) log(`  ${p}, POSTs: ${value.errors} failed, ${value.non200} non-200 (${value.problems.join("; ")})`);
+          const slot = (results.posts[p] ??= { runs: [], cpu: [] });
+          slot.runs.push(value);
+          slot.cpu.push(cpu);
+        }
+      }
+    }
+
     log("new connections...");
     for (let i = 0; i < cfg.rounds; i++) {
       for (const p of rotate(cfg.paths, i)) {
@@ -198,7 +217,7 @@ async function main(): Promise<void> {
   const lines = [
     `### ${when} UTC${cfg.quick ? " (quick)" : ""}${cfg.label ? `: ${cfg.label}` : ""}`,
     "",
-    `Machine: ${machine()}. Bench wall time ${seconds} s.${cfg.proxyMain ? ` ours = ${cfg.proxyMain}.` : ""}${cfg.candidateMain ? ` cand = ${cfg.candidateMain}.` : ""}`,
+    `Machine: ${machine()}. Bench wall time ${seconds} s.${cfg.proxyMain ? ` ours = ${cfg.proxyMain}.` : ""}${cfg.candidateMain ? ` cand = ${cfg.candidateMain}.` : ""}${cfg.candidateDlpOff ? " cand = ours with request inspection off." : ""}`,
     ...render(results, cfg),
   ];
   log("");

@@ -17,6 +17,11 @@ export interface DlpRule {
    * (found for all rules at once, dlp-scan.ts). Without anchors it runs on every text.
    */
   anchors?: readonly string[];
+  /**
+   * Runs only on text that holds what the one pass of dlp-views.ts saw: `words`, 12 short words
+   * in a row; `digits`, 13 digits in a row (single spaces or dashes between).
+   */
+  needs?: "words" | "digits";
   /** A further check of a match (a checksum, a word list); the match counts only if it passes. */
   valid?: (match: string) => boolean;
 }
@@ -87,13 +92,17 @@ export const BUILTIN_RULES: readonly DlpRule[] = [
   { id: "jwt", finds: "JSON Web Tokens", pattern: "\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{16,}", anchors: ["eyj"] },
   { id: "ssh-private-key", finds: "OpenSSH and PuTTY private keys", pattern: "-----BEGIN OPENSSH PRIVATE KEY-----|PuTTY-User-Key-File-\\d+:", anchors: ["-----begin openssh private key-----", "putty-user-key-file-"] },
   { id: "private-key", finds: "PEM and PGP private keys", pattern: "-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", anchors: ["private key"] },
-  { id: "database-url", finds: "database URLs with a password", pattern: "\\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)://[^\\s:@/\"']+:[^\\s@/\"']+@[^\\s/\"']+", anchors: ["://"] },
-  { id: "card-number", finds: "payment card numbers (issuer prefix and Luhn check)", pattern: "\\b(?:4|5[1-5]|2[2-7]|3[47]|6[05])(?:[ -]?\\d){12,18}\\b", valid: luhnValid },
-  { id: "crypto-private-key", finds: "Bitcoin WIF keys, and hex private keys named as such", pattern: "\\b[5KL][1-9A-HJ-NP-Za-km-z]{50,51}\\b|(?:priv(?:ate)?|secret)[_ -]?key[\"'\\s:=]{1,5}(?:0x)?[0-9a-f]{64}\\b", valid: (m) => !/^[5KL]/i.test(m) || wifValid(m) },
-  { id: "seed-phrase", finds: "BIP-39 seed phrases (12 to 24 words of its list)", pattern: `\\b${WORD}(?:[ \\n]${WORD}){11}`, valid: seedPhraseValid },
+  { id: "database-url", finds: "database URLs with a password", pattern: "\\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)://[^\\s:@/\"']+:[^\\s@/\"']+@[^\\s/\"']+", anchors: ["postgres://", "postgresql://", "mysql://", "mariadb://", "mongodb://", "mongodb+srv://", "redis://", "rediss://", "amqp://", "amqps://", "mssql://", "sqlserver://", "clickhouse://"] },
+  { id: "card-number", finds: "payment card numbers (issuer prefix and Luhn check)", pattern: "\\b(?:4|5[1-5]|2[2-7]|3[47]|6[05])(?:[ -]?\\d){12,18}\\b", valid: luhnValid, needs: "digits" },
+  // WIF keys are found among the encoded runs (dlp-views.ts): a run of 51 or 52 base58 characters with a valid checksum
+  { id: "crypto-private-key", finds: "Bitcoin WIF keys, and hex private keys named as such", pattern: "(?:priv(?:ate)?|secret)[_ -]?key[\"'\\s:=]{1,5}(?:0x)?[0-9a-f]{64}\\b", anchors: ["privkey", "priv_key", "priv-key", "priv key", "privatekey", "private_key", "private-key", "private key", "secretkey", "secret_key", "secret-key", "secret key"] },
+  { id: "seed-phrase", finds: "BIP-39 seed phrases (12 to 24 words of its list)", pattern: `\\b${WORD}(?:[ \\n]${WORD}){11}`, valid: seedPhraseValid, needs: "words" },
 ];
 
-/** The rule of high-entropy strings that match no named rule; see `entropyFinding`. */
+/** The rule WIF keys found among encoded runs are reported under. */
+export const WIF_RULE_ID = "crypto-private-key";
+
+/** The rule of high-entropy strings that match no named rule (dlp-entropy.ts). */
 export const ENTROPY_RULE_ID = "entropy";
 /** The rule of the bottle's own route tokens on their way to another route's host. */
 export const BOTTLE_TOKEN_RULE_ID = "bottle-token";

@@ -3,8 +3,11 @@
  * dlp-rules.ts, the route's extra rules and the bottle's own tokens of other routes, over every
  * view of dlp-views.ts. Pure. A finding names the rule and never the text it matched.
  */
-import { BOTTLE_TOKEN_RULE_ID, BUILTIN_RULES, CUSTOM_RULE_PREFIX, ENTROPY_RULE_ID, type DlpRule } from "./dlp-rules";
-import { views } from "./dlp-views";
+import { BOTTLE_TOKEN_RULE_ID, BUILTIN_RULES, CUSTOM_RULE_PREFIX, ENTROPY_RULE_ID, WIF_RULE_ID, type DlpRule } from "./dlp-rules";
+import { views, type View } from "./dlp-views";
+
+/** The anchor mark of the bottle's own tokens: found means refused, no pattern to confirm. */
+const TOKEN = -1;
 import { NeedleSearch } from "./needle-search";
 
 export type DlpMode = "block" | "log" | "off";
@@ -30,6 +33,7 @@ interface Compiled {
   re: RegExp;
   /** False for a rule without anchors: it runs on every text. */
   anchored: boolean;
+  needs: DlpRule["needs"];
   valid?: (match: string) => boolean;
 }
 
@@ -41,8 +45,7 @@ export class DlpScanner {
   readonly #anchors: NeedleSearch | undefined;
   readonly #anchorRule: number[];
   readonly #entropy: boolean;
-  /** Other routes' tokens, lower-cased: never to reach this route's host. */
-  readonly #tokens: readonly string[];
+  readonly #wif: boolean;
 
   /** `foreignTokens`: the values of the bottle's tokens that this route does not carry. */
   constructor(settings: DlpSettings, foreignTokens: readonly string[]) {
@@ -52,7 +55,7 @@ export class DlpScanner {
       ...BUILTIN_RULES.filter((r) => !allowed.has(r.id)),
       ...settings.rules.map((pattern, i) => ({ id: `${CUSTOM_RULE_PREFIX}${i}`, finds: "a rule of the stack", pattern })),
     ];
-    this.#rules = rules.map((r) => ({ id: r.id, re: new RegExp(r.pattern, "gi"), anchored: r.anchors !== undefined, ...(r.valid ? { valid: r.valid } : {}) }));
+    this.#rules = rules.map((r) => ({ id: r.id, re: new RegExp(r.pattern, "gi"), anchored: r.anchors !== undefined, needs: r.needs, ...(r.valid ? { valid: r.valid } : {}) }));
     const anchors: Buffer[] = [];
     this.#anchorRule = [];
     rules.forEach((r, i) => {
@@ -61,9 +64,16 @@ export class DlpScanner {
         this.#anchorRule.push(i);
       }
     });
-    this.#anchors = anchors.length ? new NeedleSearch(anchors) : undefined;
+    // the other routes' tokens are anchors that are findings in themselves
+    if (!allowed.has(BOTTLE_TOKEN_RULE_ID)) {
+      for (const t of foreignTokens) {
+        anchors.push(Buffer.from(t, "latin1"));
+        this.#anchorRule.push(TOKEN);
+      }
+    }
+    this.#anchors = anchors.length ? new NeedleSearch(anchors, true) : undefined;
     this.#entropy = !allowed.has(ENTROPY_RULE_ID);
-    this.#tokens = allowed.has(BOTTLE_TOKEN_RULE_ID) ? [] : foreignTokens.map((t) => t.toLowerCase());
+    this.#wif = !allowed.has(WIF_RULE_ID);
   }
 
   /**
@@ -73,20 +83,22 @@ export class DlpScanner {
   find(text: string, final = true): string | undefined {
     const all = views(text, final);
     for (const view of all.list) {
-      const hit = this.#findIn(view.text);
+      const hit = this.#findIn(view);
       if (hit) return hit;
     }
+    if (all.wif && this.#wif) return WIF_RULE_ID;
     return this.#entropy && all.random ? ENTROPY_RULE_ID : undefined;
   }
 
-  #findIn(text: string): string | undefined {
-    const lower = text.toLowerCase();
-    // which anchored rules can match at all: one pass over the text for every anchor
+  #findIn(view: View): string | undefined {
+    const text = view.text;
+    // which anchored rules can match at all: one pass over the text for every anchor, any case
     const present = new Set<number>();
-    this.#anchors?.forEach(Buffer.from(lower, "latin1"), 0, (i) => present.add(this.#anchorRule[i] as number));
+    this.#anchors?.forEach(Buffer.from(text, "latin1"), 0, (i) => present.add(this.#anchorRule[i] as number));
+    if (present.has(TOKEN)) return BOTTLE_TOKEN_RULE_ID;
     for (let i = 0; i < this.#rules.length; i++) {
       const rule = this.#rules[i] as Compiled;
-      if (rule.anchored && !present.has(i)) continue;
+      if ((rule.anchored && !present.has(i)) || (rule.needs !== undefined && !view.facts[rule.needs])) continue;
       rule.re.lastIndex = 0;
       for (let m = rule.re.exec(text); m; m = rule.re.exec(text)) {
         if (!rule.valid || rule.valid(m[0])) return rule.id;
@@ -94,9 +106,9 @@ export class DlpScanner {
         rule.re.lastIndex = m.index + 1;
       }
     }
-    if (this.#tokens.some((t) => lower.includes(t))) return BOTTLE_TOKEN_RULE_ID;
     return undefined;
   }
+
 }
 
 

@@ -5,12 +5,15 @@
  * characters, compatibility forms, Latin look-alikes from Cyrillic and Greek). Pure; each view
  * is a latin1 string (one character a byte) or, for Unicode folding, the folded text.
  */
-import { ENTROPY_MIN_LENGTH, looksRandom } from "./dlp-entropy";
+import { ENTROPY_MAX_LENGTH, ENTROPY_MIN_LENGTH, looksRandom } from "./dlp-entropy";
+import { wifValid } from "./dlp-rules";
 
 export interface View {
   /** How the view was made: for tests and the reasoning, not for the audit line. */
   how: "raw" | "url" | "url2" | "json" | "unicode" | "base64" | "hex";
   text: string;
+  /** What the one pass over it saw: which rules have something to read. */
+  facts: TextFacts;
 }
 
 const PERCENT = /%[0-9a-f]{2}/i;
@@ -19,29 +22,122 @@ export const NON_ASCII = /[\u0080-\uffff]/;
 /** Encoded runs shorter than this hold no secret's distinctive part. */
 const MIN_RUN = 16;
 const HEX_MIN_RUN = 32;
-/** Character classes by byte: 1 base64/base64url, 2 hex digit (also base64). */
-const CLASS = new Uint8Array(256);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz+/_-") CLASS[c.charCodeAt(0)] = 1;
-for (const c of "0123456789abcdefABCDEF") CLASS[c.charCodeAt(0)] = 2;
+/** Bits of each byte in a run: upper, lower, digit, other base64 (`+/_-`); NOT_HEX marks what no hex digit is. */
+export const UPPER = 1;
+export const LOWER = 2;
+export const DIGIT = 4;
+const OTHER = 8;
+/** Marks a byte that is a base64 character but no hex digit: a run with one is not all hex. */
+const NOT_HEX = 16;
+const KIND = new Uint8Array(256);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZ") KIND[c.charCodeAt(0)] = UPPER;
+for (const c of "abcdefghijklmnopqrstuvwxyz") KIND[c.charCodeAt(0)] = LOWER;
+for (const c of "0123456789") KIND[c.charCodeAt(0)] = DIGIT;
+for (const c of "+/_-") KIND[c.charCodeAt(0)] = OTHER;
+for (const c of "ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ+/_-") KIND[c.charCodeAt(0)] = (KIND[c.charCodeAt(0)] as number) | NOT_HEX;
 
-/** Call `found` for each maximal run of base64 characters of at least `min` bytes, and whether it is all hex digits. One pass. */
-export function encodedRuns(bytes: Uint8Array, min: number, found: (start: number, end: number, allHex: boolean) => void): void {
+/** What one pass over a text saw, beyond its runs: which views and which rules it needs. */
+export interface TextFacts {
+  /** 12 words of 3 to 8 letters in a row, one space or newline apart: a seed phrase could be there. */
+  words: boolean;
+  /** 13 digits in a row, single spaces or dashes between: a card number could be there. */
+  digits: boolean;
+  percent: boolean;
+  backslash: boolean;
+  /** A byte past ASCII: Unicode tricks could be there. */
+  high: boolean;
+  /** Share of control bytes (not tab or line breaks): text in any script has next to none, binary data about 12 %. */
+  control: number;
+}
+
+/**
+ * One pass over `bytes`: each maximal run of base64 characters of at least `min` bytes goes to
+ * `found` with the kinds of characters it has (UPPER | LOWER | DIGIT, and whether all are hex),
+ * and the facts that say which views and rules the text needs.
+ */
+export function encodedRuns(bytes: Uint8Array, min: number, found: (start: number, end: number, allHex: boolean, kinds: number) => void): TextFacts {
+  // locals only in the loop: it runs over every byte of every request body
   let start = -1;
-  let allHex = true;
+  let kinds = 0;
+  let wordLength = 0;
+  let words = 0;
+  let digitRun = 0;
+  let control = 0;
+  let sawWords = false;
+  let sawDigits = false;
+  let flags = 0;
   const n = bytes.length;
-  for (let i = 0; i <= n; i++) {
-    const cls = i < n ? (CLASS[bytes[i] as number] as number) : 0;
-    if (cls !== 0) {
+  for (let i = 0; i < n; i++) {
+    const byte = bytes[i] as number;
+    const kind = KIND[byte] as number;
+    if (kind !== 0) {
       if (start === -1) {
         start = i;
-        allHex = true;
+        kinds = 0;
       }
-      if (cls !== 2) allHex = false;
-    } else if (start !== -1) {
-      if (i - start >= min) found(start, i, allHex);
+      kinds |= kind;
+      if ((kind & (UPPER | LOWER)) !== 0) wordLength++;
+      if ((kind & DIGIT) !== 0) {
+        if (++digitRun >= 13) sawDigits = true;
+      } else if (byte !== 0x2d) digitRun = 0;
+      continue;
+    }
+    if (start !== -1) {
+      if (i - start >= min) found(start, i, (kinds & NOT_HEX) === 0, kinds);
       start = -1;
     }
+    if (wordLength >= 3 && wordLength <= 8) {
+      if (++words >= 12) sawWords = true;
+    } else words = 0;
+    wordLength = 0;
+    if (byte === 0x20) continue;
+    words = byte === 0x0a ? words : 0;
+    if (byte !== 0x2d) digitRun = 0;
+    if (byte > 0x20 && byte < 0x7f) {
+      if (byte === 0x25) flags |= 1;
+      else if (byte === 0x5c) flags |= 2;
+    } else if (byte >= 0x80) flags |= 4;
+    else if (byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) control++;
   }
+  if (start !== -1 && n - start >= min) found(start, n, (kinds & NOT_HEX) === 0, kinds);
+  if (wordLength >= 3 && wordLength <= 8 && words + 1 >= 12) sawWords = true;
+  return { words: sawWords, digits: sawDigits, percent: (flags & 1) !== 0, backslash: (flags & 2) !== 0, high: (flags & 4) !== 0, control: n === 0 ? 0 : control / n };
+}
+
+const BASE58 = new Uint8Array(256);
+for (const c of "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") BASE58[c.charCodeAt(0)] = 1;
+
+/** A run that could be a WIF key: 51 or 52 base58 characters starting with 5, K or L. */
+function wifShaped(bytes: Uint8Array, start: number, end: number): boolean {
+  const length = end - start;
+  const first = bytes[start] as number;
+  if ((length !== 51 && length !== 52) || (first !== 0x35 && first !== 0x4b && first !== 0x4c)) return false;
+  for (let i = start; i < end; i++) if (!BASE58[bytes[i] as number]) return false;
+  return true;
+}
+
+/** Whether hex digits from `start` (two a byte) mostly decode to printable ASCII: high nibble 2 to 7. */
+function hexIsText(bytes: Uint8Array, start: number, end: number): boolean {
+  let pairs = 0;
+  let text = 0;
+  for (let i = start; i + 1 < end; i += 2) {
+    pairs++;
+    const high = bytes[i] as number;
+    if (high >= 0x32 && high <= 0x37) text++;
+  }
+  return pairs > 0 && text / pairs >= 0.75;
+}
+
+/** Whether base64 from `start` mostly encodes printable ASCII: each quantum's first character is then one of I-Z, a-f. */
+function base64IsText(bytes: Uint8Array, start: number, end: number): boolean {
+  let quanta = 0;
+  let text = 0;
+  for (let i = start; i < end; i += 4) {
+    quanta++;
+    const c = bytes[i] as number;
+    if ((c >= 0x49 && c <= 0x5a) || (c >= 0x61 && c <= 0x66)) text++;
+  }
+  return quanta > 0 && text / quanta >= 0.75;
 }
 
 /** Invisible characters an agent can put inside a secret: zero-width, joiners, BOM, soft hyphen, and friends. */
@@ -75,13 +171,20 @@ export function printableShare(bytes: Uint8Array): number {
   return printable / bytes.length;
 }
 
+/** What reading one text's runs gave: its facts, a random-looking key, a WIF key. */
+interface RunsRead {
+  facts: TextFacts;
+  random: boolean;
+  wif: boolean;
+}
+
 /**
  * One pass over a text's encoded runs: decode each into `base64` or `hex` (joined later into one
- * view per encoding), and say whether one looks like a random key (`random`, dlp-entropy.ts).
- * Only what decodes to text is kept: a secret encoded is text once decoded, while digests,
- * images and other binary data decode to bytes no rule reads.
+ * view per encoding), and find what looks like a random key (`judge`: this text is the one to
+ * judge, dlp-entropy.ts) or a WIF key. Only what decodes to text is kept: a secret encoded is
+ * text once decoded, while digests, images and other binary data decode to bytes no rule reads.
  */
-function readRuns(text: string, base64: string[], hex: string[], judge: boolean, final: boolean): boolean {
+function readRuns(text: string, base64: string[], hex: string[], judge: boolean, final: boolean): RunsRead {
   // characters past latin1 (a folded Unicode view) are no part of a run
   const bytes = Buffer.from(/[\u0100-\uffff]/.test(text) ? text.replace(/[\u0100-\uffff]/g, " ") : text, "latin1");
   const keep = (decoded: Buffer, into: string[]) => {
@@ -90,21 +193,27 @@ function readRuns(text: string, base64: string[], hex: string[], judge: boolean,
     return true;
   };
   let random = false;
-  encodedRuns(bytes, MIN_RUN, (start, end, allHex) => {
-    const run = bytes.toString("latin1", start, end);
+  let wif = false;
+  const facts = encodedRuns(bytes, MIN_RUN, (start, end, allHex, kinds) => {
+    const length = end - start;
     // a run that reaches the end of what has come so far may go on: judged once it is whole
     const whole = final || end < bytes.length;
-    if (judge && whole && !random && run.length >= ENTROPY_MIN_LENGTH && looksRandom(run, bytes.toString("latin1", Math.max(0, start - 24), start))) random = true;
+    if (judge && whole && !random && (kinds & (UPPER | LOWER | DIGIT)) === (UPPER | LOWER | DIGIT) && length >= ENTROPY_MIN_LENGTH && length <= ENTROPY_MAX_LENGTH + 2) {
+      random = looksRandom(bytes.toString("latin1", start, end), bytes.toString("latin1", Math.max(0, start - 24), start));
+    }
+    if (whole && !wif && wifShaped(bytes, start, end)) wif = wifValid(bytes.toString("latin1", start, end));
     if (allHex) {
-      // hex digits alone are hex, not base64
-      if (run.length >= HEX_MIN_RUN) for (let lead = 0; lead < 2; lead++) if (keep(Buffer.from(run.slice(lead), "hex"), hex)) break;
+      // hex digits alone are hex, not base64; decoded only where they spell text
+      if (length >= HEX_MIN_RUN) for (let lead = 0; lead < 2; lead++) if (hexIsText(bytes, start + lead, end) && keep(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex)) break;
       return;
     }
     // a run inside a larger string may start at any of the 4 positions of a base64 quantum;
     // unpadded is fine: a trailing partial quantum yields its whole bytes
-    for (let lead = 0; lead < 4 && run.length - lead >= MIN_RUN; lead++) if (keep(Buffer.from(run.slice(lead), "base64"), base64)) break;
+    for (let lead = 0; lead < 4 && length - lead >= MIN_RUN; lead++) {
+      if (base64IsText(bytes, start + lead, end) && keep(Buffer.from(bytes.toString("latin1", start + lead, end), "base64"), base64)) break;
+    }
   });
-  return random;
+  return { facts, random, wif };
 }
 
 const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
@@ -115,42 +224,49 @@ export function jsonUnescape(text: string): string {
     same ?? (letter ? ({ b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" } as Record<string, string>)[letter] ?? "" : String.fromCharCode(parseInt(code ?? "0", 16))));
 }
 
-/** The views of a text, and whether any holds a string that looks like a random key. */
+/** The views of a text, and what their runs held: a string that looks like a random key, a WIF key. */
 export interface Views {
   list: View[];
   random: boolean;
+  wif: boolean;
 }
 
 /**
  * Every view of `text` (latin1) worth searching. `final`: nothing follows (a stream passes false
- * for a window that more bytes will extend).
+ * for a window that more bytes will extend). The raw text is read once, in one pass that also
+ * says which other views it needs; each view carries the facts its rules need.
  */
 export function views(text: string, final = true): Views {
-  const list: View[] = [{ how: "raw", text }];
-  // binary data (an archive, an image): only what it says as is, and its encoded runs
-  const binary = printableShare(Buffer.from(text.slice(0, 4096), "latin1")) < 0.7;
-  if (!binary) {
-    if (JSON_ESCAPE.test(text)) list.push({ how: "json", text: jsonUnescape(text) });
-    if (PERCENT.test(text)) {
-      const url = percentDecode(text);
-      list.push({ how: "url", text: url });
-      if (PERCENT.test(url)) list.push({ how: "url2", text: percentDecode(url) });
-    }
-    // each text so far, folded where it has characters past ASCII
-    for (const v of [...list]) if (NON_ASCII.test(v.text)) list.push({ how: "unicode", text: foldUnicode(v.text) });
-  }
   const base64: string[] = [];
   const hex: string[] = [];
+  const list: View[] = [];
   let random = false;
+  let wif = false;
+  const add = (how: View["how"], viewText: string, judge: boolean): TextFacts => {
+    const r = readRuns(viewText, how === "base64" || how === "hex" ? [] : base64, how === "base64" || how === "hex" ? [] : hex, judge, final);
+    random ||= r.random;
+    wif ||= r.wif;
+    list.push({ how, text: viewText, facts: r.facts });
+    return r.facts;
+  };
   // random keys are judged in the most decoded form of each text: percent-escapes cut runs apart
-  const decodedFurther = new Set<View["how"]>(list.filter((v) => v.how === "url" || v.how === "url2").map((v) => (v.how === "url" ? "raw" : "url")));
-  for (const v of [...list]) random = readRuns(v.text, base64, hex, !decodedFurther.has(v.how), final) || random;
-  for (const [how, decoded] of [["base64", base64], ["hex", hex]] as const) {
-    if (decoded.length === 0) continue;
-    const joined = decoded.join("\n");
-    list.push({ how, text: joined });
-    // a random key inside encoded text
-    random = readRuns(joined, [], [], true, final) || random;
+  const escaped = text.includes("%") && PERCENT.test(text);
+  const raw = add("raw", text, !escaped);
+  // binary data (an archive, an image): only what it says as is, and its encoded runs
+  if (raw.control <= 0.05) {
+    if (raw.backslash && JSON_ESCAPE.test(text)) add("json", jsonUnescape(text), true);
+    if (escaped) {
+      const url = percentDecode(text);
+      const twice = PERCENT.test(url);
+      add("url", url, !twice);
+      if (twice) add("url2", percentDecode(url), true);
+    }
+    // each text so far, folded where it has characters past ASCII
+    for (const v of [...list]) if (v.facts.high || NON_ASCII.test(v.text)) add("unicode", foldUnicode(v.text), true);
   }
-  return { list, random };
+  for (const [how, decoded] of [["base64", base64], ["hex", hex]] as const) {
+    // a random key inside encoded text is judged there
+    if (decoded.length) add(how, decoded.join("\n"), true);
+  }
+  return { list, random, wif };
 }

@@ -8,6 +8,10 @@
 /** Two bytes per shift-table entry: 65536 entries. */
 const BLOCK = 2;
 
+/** Byte to lower-case ASCII byte, for searches that ignore case. */
+const TO_LOWER = new Uint8Array(256).map((_, b) => (b >= 0x41 && b <= 0x5a ? b + 32 : b));
+const IDENTITY = new Uint8Array(256).map((_, b) => b);
+
 export class NeedleSearch {
   /** Length of the shortest and the longest needle. */
   readonly minLength: number;
@@ -19,9 +23,14 @@ export class NeedleSearch {
   readonly #endingIn = new Map<number, number[]>();
   /** The needles that start with each byte value: for the held-back tail. */
   readonly #startingWith: (number[] | undefined)[] = new Array<number[] | undefined>(256).fill(undefined);
+  /** How bytes are read: as they are, or lower-cased (`ignoreCase`). */
+  readonly #fold: Uint8Array;
 
-  constructor(needles: readonly Buffer[]) {
+  /** With `ignoreCase`, ASCII letters match in either case (needles are lower-cased here). */
+  constructor(needles: readonly Buffer[], ignoreCase = false) {
     if (needles.length === 0 || needles.some((n) => n.length < BLOCK)) throw new Error(`internal: needles must be at least ${BLOCK} bytes`);
+    this.#fold = ignoreCase ? TO_LOWER : IDENTITY;
+    needles = ignoreCase ? needles.map((n) => Buffer.from(n.map((b) => TO_LOWER[b] as number))) : needles;
     this.#needles = needles;
     this.minLength = Math.min(...needles.map((n) => n.length));
     this.maxLength = Math.max(...needles.map((n) => n.length));
@@ -46,10 +55,11 @@ export class NeedleSearch {
   forEach(buf: Uint8Array, from: number, found: (needle: number, at: number) => void): void {
     const m = this.minLength;
     const shift = this.#shift;
+    const fold = this.#fold;
     const end = buf.length;
     let pos = from + m - 1;
     while (pos < end) {
-      const block = ((buf[pos - 1] as number) << 8) | (buf[pos] as number);
+      const block = ((fold[buf[pos - 1] as number] as number) << 8) | (fold[buf[pos] as number] as number);
       const s = shift[block] as number;
       if (s !== 0) {
         pos += s;
@@ -57,7 +67,7 @@ export class NeedleSearch {
       }
       const start = pos - m + 1;
       for (const i of this.#endingIn.get(block) ?? []) {
-        if (matchesAt(buf, start, this.#needles[i] as Buffer)) found(i, start);
+        if (matchesAt(buf, start, this.#needles[i] as Buffer, fold)) found(i, start);
       }
       pos += 1;
     }
@@ -92,9 +102,9 @@ function push(map: Map<number, number[]>, key: number, value: number): void {
   else map.set(key, [value]);
 }
 
-function matchesAt(buf: Uint8Array, at: number, needle: Uint8Array): boolean {
+function matchesAt(buf: Uint8Array, at: number, needle: Uint8Array, fold: Uint8Array): boolean {
   if (at + needle.length > buf.length) return false;
-  for (let k = 0; k < needle.length; k++) if (buf[at + k] !== needle[k]) return false;
+  for (let k = 0; k < needle.length; k++) if (fold[buf[at + k] as number] !== needle[k]) return false;
   return true;
 }
 
