@@ -10,7 +10,7 @@ import {
   nonRootUser, notPrivileged,
 } from "./container-policies";
 import { pipelockNotBypassed } from "./pipelock-policy";
-import { routeAuthExactHost, routeAuthScoped, routeAuthTlsOnly } from "./route-policies";
+import { requestInspectionBlocks, routeAuthExactHost, routeAuthScoped, routeAuthTlsOnly } from "./route-policies";
 import { isolationTopology } from "./topology-policy";
 
 export const PACK_NAME = "bot-bottle";
@@ -29,6 +29,7 @@ export const policies: Policies = [
   routeAuthScoped,
   routeAuthExactHost,
   routeAuthTlsOnly,
+  requestInspectionBlocks,
   caValidity,
   isolationTopology,
 ];

@@ -16,7 +16,10 @@ import { TYPES, uploadContent, type Props } from "./resource-view";
 /** Where the egress proxy reads its routes (components/constants.ts PROXY_ROUTES_FILE). */
 export const ROUTES_FILE = "/etc/egress-proxy/routes.yaml";
 
+const dlpView = z.object({ mode: z.string().nullish() }).nullish();
+
 const routesFile = z.object({
+  dlp: dlpView,
   routes: z.array(
     z.object({
       host: z.string(),
@@ -24,12 +27,14 @@ const routesFile = z.object({
       methods: z.array(z.string()).nullish(),
       plain_http: z.boolean().nullish(),
       auth: z.record(z.string(), z.unknown()).nullish(),
+      dlp: dlpView,
     }),
   ),
 });
 export type RouteView = z.output<typeof routesFile>["routes"][number];
 
-type Routes = { ok: true; routes: readonly RouteView[] } | { ok: false; why: string };
+/** The routes, and the bottle's request-inspection mode when the file sets one. */
+type Routes = { ok: true; routes: readonly RouteView[]; dlpMode: string | undefined } | { ok: false; why: string };
 
 /** The proxy's routes, or why the pack cannot read them. */
 export function readRoutes(props: Props): Routes {
@@ -44,7 +49,7 @@ export function readRoutes(props: Props): Routes {
   }
   const parsed = routesFile.safeParse(doc);
   if (!parsed.success) return { ok: false, why: `uploads a ${ROUTES_FILE} without a readable routes list (${parsed.error.issues[0]?.message ?? "unexpected shape"})` };
-  return { ok: true, routes: parsed.data.routes };
+  return { ok: true, routes: parsed.data.routes, dlpMode: parsed.data.dlp?.mode ?? undefined };
 }
 
 function routeField(id: Identity<ContainerRole>, index: number, field: string): string {
@@ -55,7 +60,7 @@ function routeField(id: Identity<ContainerRole>, index: number, field: string): 
 function eachRoute(
   props: Props,
   { resourceName, report }: ResourceCheckContext<unknown>,
-  check: (route: RouteView, index: number, id: Identity<ContainerRole>, where: string) => void,
+  check: (route: RouteView, index: number, id: Identity<ContainerRole>, where: string, bottleDlpMode: string | undefined) => void,
 ): void {
   const id = identifyContainer(props, resourceName);
   if (id.role !== "egress-proxy") return;
@@ -64,7 +69,7 @@ function eachRoute(
     report(`${describe(id)} ${routes.why}, so its routes cannot be checked; the pack fails closed. Fix: declare the proxy through the Bottle component, which uploads ${ROUTES_FILE} as JSON.`);
     return;
   }
-  routes.routes.forEach((route, i) => check(route, i, id, `${describe(id)}: route [${i}] (host ${route.host})`));
+  routes.routes.forEach((route, i) => check(route, i, id, `${describe(id)}: route [${i}] (host ${route.host})`, routes.dlpMode));
 }
 
 const hasAuth = (r: RouteView) => r.auth != null;
@@ -111,5 +116,24 @@ export const routeAuthTlsOnly = resourcePolicy({
     eachRoute(props, ctx, (route, i, id, where) => {
       if (!hasAuth(route) || route.plain_http !== true) return;
       ctx.report(`${where} injects a credential and allows plain HTTP. Fix: remove ${routeField(id, i, ".plain_http")}, or drop its auth.`);
+    }),
+});
+
+export const requestInspectionBlocks = resourcePolicy({
+  name: "bottle-request-inspection-blocks",
+  description:
+    "Request inspection (egress_proxy.dlp) refuses what it finds on every route: with mode log or off, a secret the agent found in its workspace " +
+    "leaves through a declared host. Advisory by default; make it mandatory in the pack config.",
+  enforcementLevel: "advisory",
+  type: TYPES.container,
+  check: (props, ctx) =>
+    eachRoute(props, ctx, (route, i, id, where, bottleDlpMode) => {
+      // the proxy's rule: the route's mode, else the bottle's, else block
+      const mode = route.dlp?.mode ?? bottleDlpMode ?? "block";
+      if (mode === "block") return;
+      ctx.report(
+        `${where} has request inspection in mode ${mode}: secrets it finds are not refused. Fix: remove ${routeField(id, i, ".dlp.mode")} ` +
+          `and ${stackField(id.bottle, "egress_proxy.dlp.mode")}, or set them to block; switch single rules off with dlp.allow instead.`,
+      );
     }),
 });

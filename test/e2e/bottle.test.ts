@@ -13,7 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { pollUntil } from "../helpers/deadline";
-import { FAKE_TOKENS } from "../helpers/fake-tokens";
+import { FAKE_TOKENS, FAKE_WORKSPACE_SECRETS } from "../helpers/fake-tokens";
 import { agentCurl } from "./lib/agent";
 import { docker, idsByLabel, inspect } from "./lib/docker-cli";
 import { api } from "./lib/engine-api";
@@ -175,6 +175,27 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     const hop = (await hopLines()).slice(hopBefore);
     assert.ok(hop.some((l) => l.target === `${REFUSED_BY_HOP_HOST}:443` && l.verdict === "refused"), "the hop refused the CONNECT");
     assert.equal((await upstreamRequests(sc())).length, upBefore, "upstream saw nothing");
+  });
+
+  it("refuses a secret the agent sends, before the request leaves the bottle, and says which rule", async () => {
+    const upBefore = (await upstreamRequests(sc())).length;
+    const r = await agentCurl(agent, `https://${API_HOST}/allowed/x?key=${FAKE_WORKSPACE_SECRETS["aws-access-key-id"]}`);
+    assert.equal(r.exit, 0, `curl failed: ${r.stderr}`);
+    assert.equal(r.status, 403);
+    assert.equal((JSON.parse(r.body) as { reason?: string }).reason, "secret in request: aws-access-key-id in query");
+    assert.equal((await upstreamRequests(sc())).length, upBefore, "upstream saw the request");
+    const line = (await decisions(proxy)).filter((l) => l.host === API_HOST).pop();
+    assert.deepEqual(line?.dlp, { action: "blocked", rule: "aws-access-key-id", where: "query" });
+  });
+
+  it("shows the agent an upstream's echo of the credential redacted, never the token", async () => {
+    const r = await agentCurl(agent, `https://${API_HOST}/allowed/echo-headers`);
+    assert.equal(r.status, 200, r.stderr);
+    const echoed = (JSON.parse(r.body) as { headers: Record<string, string> }).headers.authorization;
+    assert.equal(echoed, `Bearer ${"REDACTED".repeat(8).slice(0, FAKE_TOKENS.github.length)}`);
+    assert.ok(!r.body.includes(FAKE_TOKENS.github));
+    const line = (await decisions(proxy)).filter((l) => l.path === "/allowed/echo-headers").pop();
+    assert.equal((line?.echo as { action?: string } | undefined)?.action, "redacted");
   });
 
   it("denies a host, a path and a method with 403 before any upstream connection", async () => {

@@ -95,11 +95,29 @@ describe("policy pack: routes, pipelock, CA and topology", function () {
       });
     });
 
+    describe("bottle-request-inspection-blocks", () => {
+      it("reports a route whose inspection only logs, and every route of a bottle that turns it off", async () => {
+        const [v] = only(await runPack(withRoutes(demo, (routes) => Object.assign(routes[1] ?? {}, { dlp: { mode: "log" } }))), "bottle-request-inspection-blocks");
+        assert.equal(v?.level, "advisory");
+        assert.match(v?.message ?? "", /route \[1\] \(host registry\.npmjs\.org\) has request inspection in mode log: secrets it finds are not refused\. Fix: remove bot-bottle:bottles, the bottle named "demo": egress_proxy\.routes\[1\]\.dlp\.mode/);
+        const off = await runPack(mutate(demo, PROXY, (i) => {
+          for (const u of i.uploads as { file: string; content: string }[]) {
+            if (u.file === ROUTES_FILE) u.content = JSON.stringify({ ...(JSON.parse(u.content) as object), dlp: { mode: "off" } });
+          }
+        }));
+        assert.equal(of(off, "bottle-request-inspection-blocks").length, routesDoc(demo).routes.length);
+      });
+
+      it("leaves the default (block) and a route that switches single rules off alone", async () => {
+        assert.deepEqual(of(await runPack(withRoutes(demo, (routes) => Object.assign(routes[0] ?? {}, { dlp: { allow: ["entropy"] } }))), "bottle-request-inspection-blocks"), []);
+      });
+    });
+
     it("fails closed when the routes cannot be read: no upload, or not JSON", async () => {
       const missing = await runPack(mutate(demo, PROXY, (i) => {
         i.uploads = (i.uploads as { file: string }[]).filter((u) => u.file !== ROUTES_FILE);
       }));
-      assert.deepEqual(missing.map((v) => v.policy).sort(), ["bottle-route-auth-exact-host", "bottle-route-auth-scoped", "bottle-route-auth-tls-only"]);
+      assert.deepEqual(missing.map((v) => v.policy).sort(), ["bottle-request-inspection-blocks", "bottle-route-auth-exact-host", "bottle-route-auth-scoped", "bottle-route-auth-tls-only"]);
       assert.match(missing[0]?.message ?? "", /has no upload of \/etc\/egress-proxy\/routes\.yaml, so its routes cannot be checked; the pack fails closed/);
       const yamlish = await runPack(mutate(demo, PROXY, (i) => {
         for (const u of i.uploads as { file: string; content: string }[]) if (u.file === ROUTES_FILE) u.content = "routes:\n  - host: x\n";

@@ -127,21 +127,37 @@ export function customRuleProblem(pattern: string): string | undefined {
 /**
  * A stream of one request's body, searched in windows as it comes: everything but the last
  * `WINDOW` bytes may go on once searched; those wait for the next chunk, so a secret cut across
- * chunks is found before any byte of it leaves.
+ * chunks is found before any byte of it leaves. Small chunks (TLS records are 16 KiB) are
+ * gathered up to `BATCH` bytes first: each search has a fixed cost, and the window is searched
+ * again with every batch.
  */
 /** Slices a whole body is searched in. */
 const SLICE = 64 * 1024;
 
 export class DlpStream {
   static readonly WINDOW = 4096;
+  static readonly BATCH = 64 * 1024;
   #held: Buffer = Buffer.alloc(0);
   #heldAt = 0;
+  /** Chunks gathered since the last search, after the held window. */
+  #gathered: Buffer[] = [];
+  #gatheredBytes = 0;
 
   constructor(private readonly scanner: DlpScanner) {}
 
   /** The bytes that may go upstream now, or the finding that stops the body. */
   push(chunk: Buffer): { release: Buffer; finding?: DlpFinding } {
-    const data = this.#held.length ? Buffer.concat([this.#held, chunk]) : chunk;
+    this.#gathered.push(chunk);
+    this.#gatheredBytes += chunk.length;
+    if (this.#gatheredBytes < DlpStream.BATCH) return { release: Buffer.alloc(0) };
+    return this.#search();
+  }
+
+  #search(): { release: Buffer; finding?: DlpFinding } {
+    const parts = this.#held.length ? [this.#held, ...this.#gathered] : this.#gathered;
+    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    this.#gathered = [];
+    this.#gatheredBytes = 0;
     const base = this.#heldAt;
     const rule = this.scanner.find(data.toString("latin1"), false);
     if (rule) return { release: Buffer.alloc(0), finding: { rule, where: `body@${base}` } };
@@ -162,19 +178,24 @@ export class DlpStream {
     return stream.end().finding;
   }
 
-  /** What is held, unsearched as whole: for a body that goes on unsearched after a logged finding. */
+  /** What is held and gathered, unsearched: for a body that goes on unsearched after a logged finding. */
   drop(): Buffer {
-    const rest = this.#held;
+    const rest = Buffer.concat([this.#held, ...this.#gathered]);
     this.#held = Buffer.alloc(0);
+    this.#gathered = [];
+    this.#gatheredBytes = 0;
     return rest;
   }
 
-  /** The rest, at the end of the body; searched once more as whole (a run at its end was not judged yet). */
+  /** The rest, at the end of the body, searched as whole (a run at its end is judged now). */
   end(): { release: Buffer; finding?: DlpFinding } {
-    const rest = this.#held;
+    const rest = Buffer.concat([this.#held, ...this.#gathered]);
+    const at = this.#heldAt;
     this.#held = Buffer.alloc(0);
+    this.#gathered = [];
+    this.#gatheredBytes = 0;
     const rule = rest.length ? this.scanner.find(rest.toString("latin1")) : undefined;
-    return rule ? { release: Buffer.alloc(0), finding: { rule, where: `body@${this.#heldAt}` } } : { release: rest };
+    return rule ? { release: Buffer.alloc(0), finding: { rule, where: `body@${at}` } } : { release: rest };
   }
 }
 

@@ -116,28 +116,25 @@ function wifShaped(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Whether hex digits from `start` (two a byte) mostly decode to printable ASCII: high nibble 2 to 7. */
-function hexIsText(bytes: Uint8Array, start: number, end: number): boolean {
-  let pairs = 0;
-  let text = 0;
-  for (let i = start; i + 1 < end; i += 2) {
-    pairs++;
-    const high = bytes[i] as number;
-    if (high >= 0x32 && high <= 0x37) text++;
-  }
-  return pairs > 0 && text / pairs >= 0.75;
-}
+/** Decoded stretches shorter than this hold no secret's distinctive part. */
+const MIN_STRETCH = 12;
 
-/** Whether base64 from `start` mostly encodes printable ASCII: each quantum's first character is then one of I-Z, a-f. */
-function base64IsText(bytes: Uint8Array, start: number, end: number): boolean {
-  let quanta = 0;
-  let text = 0;
-  for (let i = start; i < end; i += 4) {
-    quanta++;
-    const c = bytes[i] as number;
-    if ((c >= 0x49 && c <= 0x5a) || (c >= 0x61 && c <= 0x66)) text++;
+/**
+ * The printable stretches of decoded bytes (at least MIN_STRETCH long), each pushed as latin1
+ * text: a secret encoded is text once decoded, wherever it sits among binary bytes (padding
+ * does not hide it), while random data decodes to bytes no rule reads.
+ */
+function printableStretches(bytes: Uint8Array, into: string[]): void {
+  let start = -1;
+  for (let i = 0; i <= bytes.length; i++) {
+    const b = i < bytes.length ? (bytes[i] as number) : 0;
+    if ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d) {
+      if (start === -1) start = i;
+    } else if (start !== -1) {
+      if (i - start >= MIN_STRETCH) into.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString("latin1"));
+      start = -1;
+    }
   }
-  return quanta > 0 && text / quanta >= 0.75;
 }
 
 /** Invisible characters an agent can put inside a secret: zero-width, joiners, BOM, soft hyphen, and friends. */
@@ -179,19 +176,13 @@ interface RunsRead {
 }
 
 /**
- * One pass over a text's encoded runs: decode each into `base64` or `hex` (joined later into one
- * view per encoding), and find what looks like a random key (`judge`: this text is the one to
- * judge, dlp-entropy.ts) or a WIF key. Only what decodes to text is kept: a secret encoded is
- * text once decoded, while digests, images and other binary data decode to bytes no rule reads.
+ * One pass over a text's encoded runs: decode each, at every alignment, into `base64` or `hex`
+ * (the printable stretches, joined later into one view per encoding), and find what looks like a
+ * random key (`judge`: this text is the one to judge, dlp-entropy.ts) or a WIF key.
  */
 function readRuns(text: string, base64: string[], hex: string[], judge: boolean, final: boolean): RunsRead {
   // characters past latin1 (a folded Unicode view) are no part of a run
   const bytes = Buffer.from(/[\u0100-\uffff]/.test(text) ? text.replace(/[\u0100-\uffff]/g, " ") : text, "latin1");
-  const keep = (decoded: Buffer, into: string[]) => {
-    if (printableShare(decoded) < 0.75) return false;
-    into.push(decoded.toString("latin1"));
-    return true;
-  };
   let random = false;
   let wif = false;
   const facts = encodedRuns(bytes, MIN_RUN, (start, end, allHex, kinds) => {
@@ -203,15 +194,13 @@ function readRuns(text: string, base64: string[], hex: string[], judge: boolean,
     }
     if (whole && !wif && wifShaped(bytes, start, end)) wif = wifValid(bytes.toString("latin1", start, end));
     if (allHex) {
-      // hex digits alone are hex, not base64; decoded only where they spell text
-      if (length >= HEX_MIN_RUN) for (let lead = 0; lead < 2; lead++) if (hexIsText(bytes, start + lead, end) && keep(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex)) break;
+      // hex digits alone are hex, not base64
+      if (length >= HEX_MIN_RUN) for (let lead = 0; lead < 2; lead++) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex);
       return;
     }
     // a run inside a larger string may start at any of the 4 positions of a base64 quantum;
     // unpadded is fine: a trailing partial quantum yields its whole bytes
-    for (let lead = 0; lead < 4 && length - lead >= MIN_RUN; lead++) {
-      if (base64IsText(bytes, start + lead, end) && keep(Buffer.from(bytes.toString("latin1", start + lead, end), "base64"), base64)) break;
-    }
+    for (let lead = 0; lead < 4 && length - lead >= MIN_RUN; lead++) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "base64"), base64);
   });
   return { facts, random, wif };
 }

@@ -43,6 +43,8 @@ function handler(secure) {
         body_bytes: bytes,
       });
       res.writeHead(200, { "content-type": "application/json" });
+      // an upstream that reflects request headers, as debug endpoints do: the injected credential included
+      if ((req.url ?? "").startsWith("/allowed/echo-headers")) return void res.end(`${JSON.stringify({ ok: true, headers: req.headers })}\n`);
       res.end(`${JSON.stringify({ ok: true, method: req.method, path: req.url })}\n`);
     });
   };
