@@ -31,6 +31,8 @@ export const ENCODINGS: Record<string, (s: string, rule: string) => string | und
   base64: (s) => Buffer.from(`key=${s}`).toString("base64"),
   base64url: (s) => Buffer.from(`k:${s};`).toString("base64url"),
   hex: (s) => Buffer.from(s).toString("hex"),
+  // binary bytes first, so that the encoded run as a whole decodes to no text
+  "base64 after binary padding": (s) => Buffer.concat([Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 97 + 13) & 0xff)), Buffer.from(s)]).toString("base64"),
   // the case of a base58 or random string cannot be restored: no secret is left to find
   "lower case": (s, rule) => (rule === "crypto-private-key" || rule === "entropy" ? undefined : s.toLowerCase()),
   "upper case": (s, rule) => (rule === "crypto-private-key" || rule === "entropy" || rule === "seed-phrase" ? undefined : s.toUpperCase()),
