@@ -6,7 +6,7 @@
  * given (a server that learned them elsewhere), split across messages, in pings and close reasons.
  *
  *   GET /echo?enc=<encoding>&in=<body|header|header-name|status|trailer>&at=<offset>
- *            &framing=<length|chunked>&coding=<gzip|deflate|deflate-raw|br|gzip-name|zstd>
+ *            &framing=<length|chunked>&coding=<gzip|deflate|deflate-raw|br|gzip-name|gzip-twice|deflate-twice|zstd>
  *   GET /bomb                   a gzip body that inflates 1024:1
  *   GET /ws?enc=<encoding>&at=<offset>   (WebSocket) the token in two messages, split at `at`
  */
@@ -52,6 +52,9 @@ function compress(body: Buffer, coding: string, token: string): { bytes: Buffer;
     case "deflate-raw": return { bytes: zlib.deflateRawSync(body), header: "deflate" };
     case "br": return { bytes: zlib.brotliCompressSync(body), header: "br" };
     case "zstd": return { bytes: body, header: "zstd" };
+    // a first stream without the token, then one with it after the first one's end
+    case "gzip-twice": return { bytes: Buffer.concat([zlib.gzipSync("{}"), Buffer.from([0]), zlib.gzipSync(body)]), header: "gzip" };
+    case "deflate-twice": return { bytes: Buffer.concat([zlib.deflateSync("{}"), zlib.deflateSync(body)]), header: "deflate" };
     default: throw new Error(`unknown coding ${coding}`);
   }
 }

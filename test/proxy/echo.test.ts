@@ -25,7 +25,8 @@ function echoRoutes(onEcho?: "redact" | "block"): unknown {
     routes: [
       { host: "api.github.test", auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } },
       { host: "echo.test", auth: { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_2" } },
-      { host: "ws-echo.test", websocket: true },
+      // the agent's automatic pongs repeat the upstream's (redacted) pings: request inspection is another test's matter
+      { host: "ws-echo.test", websocket: true, dlp: { mode: "off" } },
     ],
   };
 }
@@ -58,17 +59,26 @@ function assertNoToken(bytes: Buffer, what: string): void {
   for (const form of FORMS) assert.ok(!bytes.includes(form.bytes), `${what}: the agent received a token (${form.encoding})`);
 }
 
-/** What an agent could inflate from a compressed body it received, however it ends. */
-function inflateWhatArrived(body: Buffer, coding: string): Buffer {
-  const opts = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
-  try {
-    if (coding.startsWith("gzip")) return zlib.gunzipSync(body, opts);
-    if (coding === "br") return zlib.brotliDecompressSync(body, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-    if (coding === "deflate-raw") return zlib.inflateRawSync(body, opts);
-    return zlib.inflateSync(body, opts);
-  } catch {
-    return Buffer.alloc(0);
+/** What an agent could inflate from a compressed body it received, from any offset (a second stream), however it ends. */
+function inflateWhatArrived(body: Buffer): Buffer {
+  const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  const decoders: ((b: Buffer) => Buffer)[] = [
+    (b) => zlib.gunzipSync(b, flush),
+    (b) => zlib.inflateSync(b, flush),
+    (b) => zlib.inflateRawSync(b, flush),
+    (b) => zlib.brotliDecompressSync(b, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH }),
+  ];
+  const out: Buffer[] = [];
+  for (let at = 0; at < body.length; at++) {
+    for (const decode of decoders) {
+      try {
+        out.push(decode(body.subarray(at)));
+      } catch {
+        // not a stream that starts here
+      }
+    }
   }
+  return Buffer.concat(out);
 }
 
 /** The first audit line of `event` after the first `since` ones that `accepts`, waited for. */
@@ -160,7 +170,7 @@ describe("egress proxy: echoed credentials never reach the agent", function () {
     for (const form of FORMS) assert.ok(!output.includes(form.bytes.toString("latin1")), `a token (${form.encoding}) reached the proxy's output`);
   });
 
-  for (const coding of ["gzip", "deflate", "deflate-raw", "br", "gzip-name"]) {
+  for (const coding of ["gzip", "deflate", "deflate-raw", "br", "gzip-name", "gzip-twice", "deflate-twice"]) {
     it(`cuts a ${coding} body that carries the credential before any of it can be inflated`, async () => {
       const since = fx.f.proxy.events("decision").length;
       const { socket, received } = await agentTunnel(fx.f);
@@ -173,9 +183,12 @@ describe("egress proxy: echoed credentials never reach the agent", function () {
       const body = bytes.subarray(head.length + 4);
       assert.ok(body.length < declared, `the whole ${coding} body went out (${body.length} of ${declared})`);
       assertNoToken(bytes, coding);
-      assertNoToken(inflateWhatArrived(body, coding), `${coding}, inflated`);
+      assertNoToken(inflateWhatArrived(body), `${coding}, inflated`);
       const line = await nextLine(fx.f, "decision", since, blocked);
-      assert.match(String((line.echo as { found: { where: string }[] }).found[0]?.where), /^body\((gzip|deflate|br)\)@\d+$/);
+      const echo = line.echo as { found: { where: string }[]; reason?: string };
+      // a second stream is refused for being there, before it is read
+      if (coding.endsWith("-twice")) assert.match(String(echo.reason), /^bytes after the end of the (gzip|deflate) body$/);
+      else assert.match(String(echo.found[0]?.where), /^body\((gzip|deflate|br)\)@\d+$/);
     });
   }
 

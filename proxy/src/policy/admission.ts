@@ -24,6 +24,8 @@ export const MAX_INSPECTED_FORM = 64 * 1024;
 export interface FormBodySource {
   contentType: string | undefined;
   contentLength: string | undefined;
+  /** The body has a content coding other than identity. */
+  compressed: boolean;
   /** Read the whole body, or undefined when it is larger than `limit` or cannot be read. */
   read(limit: number): Promise<Buffer | undefined>;
 }
@@ -38,7 +40,8 @@ export interface Admitted {
 export function admit(facts: RequestFacts, table: RouteTable, source: FormBodySource): Admitted | Promise<Admitted> {
   const decision = decide(facts, table.routes);
   if (!readsForm(decision, table, source.contentType)) return { admission: admission(facts, decision), body: undefined };
-  if (Number(source.contentLength ?? "0") > MAX_INSPECTED_FORM) return { admission: admission(facts, unreadable(decision)), body: undefined };
+  // a form is read as sent: a compressed one could hide `_method` (and a secret) from the reading
+  if (Number(source.contentLength ?? "0") > MAX_INSPECTED_FORM || source.compressed) return { admission: admission(facts, unreadable(decision)), body: undefined };
   return source.read(MAX_INSPECTED_FORM).then((body) => {
     if (body === undefined) return { admission: admission(facts, unreadable(decision)), body };
     const overrides = formMethodOverrides(source.contentType ?? "", body);

@@ -26,7 +26,17 @@ export interface DlpRule {
   valid?: (match: string) => boolean;
 }
 
-/** Luhn checksum over the digits of a match (separators ignored). */
+/**
+ * A card number at the start of a match: some 13 to 19 of its first digits (separators ignored)
+ * pass the Luhn check, so that an expiry date or a CVV after the number does not hide it.
+ */
+export function cardValid(text: string): boolean {
+  const digits = text.replace(/[^0-9]/g, "");
+  for (let length = Math.min(19, digits.length); length >= 13; length--) if (luhnValid(digits.slice(0, length))) return true;
+  return false;
+}
+
+/** Luhn checksum over the digits of a text (separators ignored). */
 export function luhnValid(text: string): boolean {
   const digits = text.replace(/[^0-9]/g, "");
   if (digits.length < 13 || digits.length > 19) return false;
@@ -66,7 +76,7 @@ const BIP39 = new Set(wordlist);
 /** At least 12 words in a row from the BIP-39 English list: the shortest seed phrase. */
 export function seedPhraseValid(text: string): boolean {
   let run = 0;
-  for (const w of text.toLowerCase().split(/[\s,]+/)) {
+  for (const w of text.toLowerCase().split(/[\s,"']+/)) {
     run = BIP39.has(w) ? run + 1 : 0;
     if (run >= 12) return true;
   }
@@ -76,27 +86,27 @@ export function seedPhraseValid(text: string): boolean {
 const WORD = "[a-z]{3,8}";
 
 export const BUILTIN_RULES: readonly DlpRule[] = [
-  { id: "aws-access-key-id", finds: "AWS access key ids (AKIA..., ASIA...)", pattern: "\\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\\b", anchors: ["akia", "asia", "abia", "acca"] },
+  { id: "aws-access-key-id", finds: "AWS access key ids (AKIA..., ASIA...)", pattern: "(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}", anchors: ["akia", "asia", "abia", "acca"] },
   { id: "aws-secret-access-key", finds: "an AWS secret access key next to its name", pattern: "aws.{0,24}?(?:secret|private).{0,24}?[\"'=:\\s]{1,4}[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])", anchors: ["aws"] },
-  { id: "gcp-api-key", finds: "Google API keys (AIza...)", pattern: "\\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", anchors: ["aiza"] },
+  { id: "gcp-api-key", finds: "Google API keys (AIza...)", pattern: "AIza[0-9A-Za-z_-]{35}", anchors: ["aiza"] },
   { id: "gcp-service-account", finds: "Google service account key files", pattern: "\"private_key_id\"\\s*:\\s*\"[0-9a-f]{40}\"", anchors: ["private_key_id"] },
-  { id: "azure-storage-key", finds: "Azure storage account keys and SAS signatures", pattern: "AccountKey=[A-Za-z0-9+/]{86}==|[?&]sig=[A-Za-z0-9%+/]{40,}(?:%3D|=)", anchors: ["accountkey=", "sig="] },
-  { id: "github-token", finds: "GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)", pattern: "\\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{60,})\\b", anchors: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"] },
-  { id: "gitlab-token", finds: "GitLab tokens (glpat-, gldt-, glrt-...)", pattern: "\\bgl(?:pat|dt|rt|cbt|ptt|ft|imt|agent|oas|soat)-[A-Za-z0-9_-]{20,}", anchors: ["glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-"] },
-  { id: "slack-token", finds: "Slack tokens and webhook URLs", pattern: "\\bxox[abposr]-[A-Za-z0-9-]{10,}|hooks\\.slack\\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}", anchors: ["xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "hooks.slack.com"] },
-  { id: "stripe-key", finds: "Stripe secret and restricted keys", pattern: "\\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{24,}", anchors: ["sk_live_", "rk_live_", "sk_test_", "rk_test_"] },
-  { id: "anthropic-key", finds: "Anthropic API keys (sk-ant-...)", pattern: "\\bsk-ant-[A-Za-z0-9_-]{32,}", anchors: ["sk-ant-"] },
-  { id: "openai-key", finds: "OpenAI API keys (sk-..., sk-proj-...)", pattern: "\\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{40,}", anchors: ["sk-"] },
-  { id: "npm-token", finds: "npm access tokens (npm_...)", pattern: "\\bnpm_[A-Za-z0-9]{36}\\b", anchors: ["npm_"] },
-  { id: "pypi-token", finds: "PyPI API tokens (pypi-AgEIcHlwaS5vcmc...)", pattern: "\\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{40,}", anchors: ["pypi-ageichlwas5vcmc"] },
-  { id: "jwt", finds: "JSON Web Tokens", pattern: "\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{16,}", anchors: ["eyj"] },
+  { id: "azure-storage-key", finds: "Azure storage account keys and SAS signatures", pattern: "AccountKey=[A-Za-z0-9+/]{86}==|[?&]sig=[A-Za-z0-9%+/]{40,512}(?:%3D|=)", anchors: ["accountkey=", "sig="] },
+  { id: "github-token", finds: "GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)", pattern: "gh[pousr]_[A-Za-z0-9]{36}|(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{60,255}", anchors: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"] },
+  { id: "gitlab-token", finds: "GitLab tokens (glpat-, gldt-, glrt-...)", pattern: "(?<![A-Za-z0-9_-])gl(?:pat|dt|rt|cbt|ptt|ft|imt|agent|oas|soat)-[A-Za-z0-9_-]{20,255}", anchors: ["glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-", "gloas-", "glsoat-"] },
+  { id: "slack-token", finds: "Slack tokens and webhook URLs", pattern: "(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10,255}|hooks\\.slack\\.com/services/T[A-Z0-9]{1,32}/B[A-Z0-9]{1,32}/[A-Za-z0-9]{20,64}", anchors: ["xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "hooks.slack.com"] },
+  { id: "stripe-key", finds: "Stripe secret and restricted keys", pattern: "(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{24,255}", anchors: ["sk_live_", "rk_live_", "sk_test_", "rk_test_"] },
+  { id: "anthropic-key", finds: "Anthropic API keys (sk-ant-...)", pattern: "(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{32,255}", anchors: ["sk-ant-"] },
+  { id: "openai-key", finds: "OpenAI API keys (sk-..., sk-proj-...)", pattern: "(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{40,255}", anchors: ["sk-"] },
+  { id: "npm-token", finds: "npm access tokens (npm_...)", pattern: "npm_[A-Za-z0-9]{36}", anchors: ["npm_"] },
+  { id: "pypi-token", finds: "PyPI API tokens (pypi-AgEIcHlwaS5vcmc...)", pattern: "(?<![A-Za-z0-9_-])pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{40,255}", anchors: ["pypi-ageichlwas5vcmc"] },
+  { id: "jwt", finds: "JSON Web Tokens", pattern: "(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4096}\\.eyJ[A-Za-z0-9_-]{8,4096}\\.[A-Za-z0-9_-]{16,}", anchors: ["eyj"] },
   { id: "ssh-private-key", finds: "OpenSSH and PuTTY private keys", pattern: "-----BEGIN OPENSSH PRIVATE KEY-----|PuTTY-User-Key-File-\\d+:", anchors: ["-----begin openssh private key-----", "putty-user-key-file-"] },
   { id: "private-key", finds: "PEM and PGP private keys", pattern: "-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", anchors: ["private key"] },
-  { id: "database-url", finds: "database URLs with a password", pattern: "\\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)://[^\\s:@/\"']+:[^\\s@/\"']+@[^\\s/\"']+", anchors: ["postgres://", "postgresql://", "mysql://", "mariadb://", "mongodb://", "mongodb+srv://", "redis://", "rediss://", "amqp://", "amqps://", "mssql://", "sqlserver://", "clickhouse://"] },
-  { id: "card-number", finds: "payment card numbers (issuer prefix and Luhn check)", pattern: "\\b(?:4|5[1-5]|2[2-7]|3[47]|6[05])(?:[ -]?\\d){12,18}\\b", valid: luhnValid, needs: "digits" },
+  { id: "database-url", finds: "database URLs with a password", pattern: "(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|clickhouse)://[^\\s:@/\"']{1,256}:[^\\s@/\"']{1,256}@[^\\s/\"']{1,256}", anchors: ["postgres://", "postgresql://", "mysql://", "mariadb://", "mongodb://", "mongodb+srv://", "redis://", "rediss://", "amqp://", "amqps://", "mssql://", "sqlserver://", "clickhouse://"] },
+  { id: "card-number", finds: "payment card numbers (issuer prefix and Luhn check)", pattern: "\\b(?:4|5[1-5]|2[2-7]|3[47]|6[05])(?:[ -]?\\d){12,18}\\b", valid: cardValid, needs: "digits" },
   // WIF keys are found among the encoded runs (dlp-views.ts): a run of 51 or 52 base58 characters with a valid checksum
   { id: "crypto-private-key", finds: "Bitcoin WIF keys, and hex private keys named as such", pattern: "(?:priv(?:ate)?|secret)[_ -]?key[\"'\\s:=]{1,5}(?:0x)?[0-9a-f]{64}\\b", anchors: ["privkey", "priv_key", "priv-key", "priv key", "privatekey", "private_key", "private-key", "private key", "secretkey", "secret_key", "secret-key", "secret key"] },
-  { id: "seed-phrase", finds: "BIP-39 seed phrases (12 to 24 words of its list)", pattern: `\\b${WORD}(?:[ \\n]${WORD}){11}`, valid: seedPhraseValid, needs: "words" },
+  { id: "seed-phrase", finds: "BIP-39 seed phrases (12 to 24 words of its list)", pattern: `\\b${WORD}(?:[\\s,"']{1,4}${WORD}){11}`, valid: seedPhraseValid, needs: "words" },
 ];
 
 /** The rule WIF keys found among encoded runs are reported under. */

@@ -160,7 +160,11 @@ export class DlpStream {
     this.#gatheredBytes = 0;
     const base = this.#heldAt;
     const rule = this.scanner.find(data.toString("latin1"), false);
-    if (rule) return { release: Buffer.alloc(0), finding: { rule, where: `body@${base}` } };
+    // found: nothing goes; all of it stays for `drop` (a logged finding lets the body go on)
+    if (rule) {
+      this.#held = data;
+      return { release: Buffer.alloc(0), finding: { rule, where: `body@${base}` } };
+    }
     const ready = Math.max(0, data.length - DlpStream.WINDOW);
     // held bytes are copied: a slice would keep the whole chunk alive
     this.#held = Buffer.from(data.subarray(ready));
@@ -187,7 +191,10 @@ export class DlpStream {
     return rest;
   }
 
-  /** The rest, at the end of the body, searched as whole (a run at its end is judged now). */
+  /**
+   * The rest, at the end of the body, searched as whole (a run at its end is judged now). With
+   * a finding, `release` still holds the rest: the caller sends it only if it only logs.
+   */
   end(): { release: Buffer; finding?: DlpFinding } {
     const rest = Buffer.concat([this.#held, ...this.#gathered]);
     const at = this.#heldAt;
@@ -195,7 +202,7 @@ export class DlpStream {
     this.#gathered = [];
     this.#gatheredBytes = 0;
     const rule = rest.length ? this.scanner.find(rest.toString("latin1")) : undefined;
-    return rule ? { release: Buffer.alloc(0), finding: { rule, where: `body@${at}` } } : { release: rest };
+    return rule ? { release: rest, finding: { rule, where: `body@${at}` } } : { release: rest };
   }
 }
 

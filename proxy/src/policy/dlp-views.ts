@@ -61,6 +61,7 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
   let kinds = 0;
   let wordLength = 0;
   let words = 0;
+  let gap = 0;
   let digitRun = 0;
   let control = 0;
   let sawWords = false;
@@ -86,12 +87,19 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
       if (i - start >= min) found(start, i, (kinds & NOT_HEX) === 0, kinds);
       start = -1;
     }
-    if (wordLength >= 3 && wordLength <= 8) {
-      if (++words >= 12) sawWords = true;
+    // a word ends: 3 to 8 letters count, anything else breaks the run of words
+    if (wordLength > 0) {
+      if (wordLength >= 3 && wordLength <= 8) {
+        if (++words >= 12) sawWords = true;
+      } else words = 0;
+      wordLength = 0;
+      gap = 0;
+    }
+    // between words: up to 4 of space, tab, line breaks, comma and quotes (a JSON array of words)
+    if (SEPARATOR[byte]) {
+      if (++gap > 4) words = 0;
     } else words = 0;
-    wordLength = 0;
     if (byte === 0x20) continue;
-    words = byte === 0x0a ? words : 0;
     if (byte !== 0x2d) digitRun = 0;
     if (byte > 0x20 && byte < 0x7f) {
       if (byte === 0x25) flags |= 1;
@@ -103,6 +111,9 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
   if (wordLength >= 3 && wordLength <= 8 && words + 1 >= 12) sawWords = true;
   return { words: sawWords, digits: sawDigits, percent: (flags & 1) !== 0, backslash: (flags & 2) !== 0, high: (flags & 4) !== 0, control: n === 0 ? 0 : control / n };
 }
+
+const SEPARATOR = new Uint8Array(256);
+for (const c of " \t\r\n,\"'") SEPARATOR[c.charCodeAt(0)] = 1;
 
 const BASE58 = new Uint8Array(256);
 for (const c of "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") BASE58[c.charCodeAt(0)] = 1;
@@ -241,17 +252,29 @@ export function views(text: string, final = true): Views {
   // random keys are judged in the most decoded form of each text: percent-escapes cut runs apart
   const escaped = text.includes("%") && PERCENT.test(text);
   const raw = add("raw", text, !escaped);
-  // binary data (an archive, an image): only what it says as is, and its encoded runs
-  if (raw.control <= 0.05) {
-    if (raw.backslash && JSON_ESCAPE.test(text)) add("json", jsonUnescape(text), true);
-    if (escaped) {
-      const url = percentDecode(text);
+  const decode = (t: string, tEscaped: boolean, facts: TextFacts) => {
+    if (facts.backslash && JSON_ESCAPE.test(t)) add("json", jsonUnescape(t), true);
+    if (tEscaped) {
+      const url = percentDecode(t);
       const twice = PERCENT.test(url);
       add("url", url, !twice);
       if (twice) add("url2", percentDecode(url), true);
     }
+  };
+  if (raw.control <= 0.05) {
+    decode(text, escaped, raw);
     // each text so far, folded where it has characters past ASCII
     for (const v of [...list]) if (v.facts.high || NON_ASCII.test(v.text)) add("unicode", foldUnicode(v.text), true);
+  } else {
+    // binary data (an archive, an image) is not decoded whole, but text among it is: control
+    // bytes added around an encoded secret do not hide it
+    const stretches: string[] = [];
+    printableStretches(Buffer.from(text, "latin1"), stretches);
+    if (stretches.length) {
+      const joined = stretches.join("\n");
+      const facts = add("raw", joined, !PERCENT.test(joined));
+      decode(joined, PERCENT.test(joined), facts);
+    }
   }
   for (const [how, decoded] of [["base64", base64], ["hex", hex]] as const) {
     // a random key inside encoded text is judged there

@@ -37,10 +37,14 @@ function percentEncode(token: string, keep: RegExp, upper: boolean, plusForSpace
 }
 
 /**
- * What encoders leave as is: RFC 3986 unreserved characters (Python's quote), what
- * `encodeURIComponent` keeps, what form encoding keeps (URLSearchParams), and nothing at all.
+ * What encoders leave as is: RFC 3986 unreserved characters, what `encodeURIComponent` keeps,
+ * what form encoding keeps (URLSearchParams), nothing at all, and two more below.
  */
-const URL_KEEPS = [/^[A-Za-z0-9\-._~]$/, /^[A-Za-z0-9\-._~!*'()]$/, /^[A-Za-z0-9*\-._]$/, /^(?!)$/];
+const URL_KEEPS = [
+  /^[A-Za-z0-9\-._~]$/, /^[A-Za-z0-9\-._~!*'()]$/, /^[A-Za-z0-9*\-._]$/, /^(?!)$/,
+  // Python's quote (keeps `/`), Go's url.PathEscape (keeps `$&+:=@`)
+  /^[A-Za-z0-9\-._~/]$/, /^[A-Za-z0-9\-._~$&+:=@]$/,
+];
 
 function urlForms(token: string): string[] {
   const out: string[] = [];
@@ -90,10 +94,13 @@ const HTML_NAMED: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&g
 
 function htmlForms(token: string): string[] {
   const named = (apostrophe: string) => escapeEach(token, (_code, ch) => (ch === "'" ? apostrophe : HTML_NAMED[ch]));
+  // Go's html.EscapeString writes `"` as &#34;
+  const go = escapeEach(token, (_code, ch) => (ch === '"' ? "&#34;" : ch === "'" ? "&#39;" : HTML_NAMED[ch]));
   return [
     named("&#39;"),
     named("&#x27;"),
     named("&apos;"),
+    go,
     escapeEach(token, (code) => `&#${code};`),
     escapeEach(token, (code) => `&#x${hex2(code, false)};`),
     escapeEach(token, (code) => `&#x${hex2(code, true)};`),

@@ -16,6 +16,9 @@ const asBuffer = (data: unknown): Buffer =>
 
 export function inspectAgentMessages(agent: AgentWebSocket, upstream: AgentWebSocket, scanner: DlpScanner, report: (dlp: DlpAudit) => void): void {
   const send = upstream.send.bind(upstream);
+  const ping = upstream.ping.bind(upstream);
+  const pong = upstream.pong.bind(upstream);
+  const close = upstream.close.bind(upstream);
   let context: Buffer = Buffer.alloc(0);
   let stopped = false;
   let reported = false;
@@ -26,16 +29,35 @@ export function inspectAgentMessages(agent: AgentWebSocket, upstream: AgentWebSo
     const finding = DlpStream.scanAll(scanner, Buffer.concat([context, message]));
     offset += message.length;
     context = Buffer.from(Buffer.concat([context, message]).subarray(-DlpStream.WINDOW));
-    if (finding && !reported) {
-      reported = true;
-      report({ action: scanner.mode === "block" ? "blocked" : "logged", rule: finding.rule, where: `ws@${offset - message.length}` });
-      if (scanner.mode === "block") {
-        stopped = true;
-        upstream.close(POLICY_VIOLATION, "secret in request");
-        agent.close(POLICY_VIOLATION, "secret in request");
-        return;
-      }
-    }
+    if (finding && refused(finding.rule, `ws@${offset - message.length}`)) return;
     send(data, options, cb);
+  };
+  /** Report the first finding; with `block`, close both ends. True when the data must not go. */
+  const refused = (rule: string, where: string): boolean => {
+    if (!reported) {
+      reported = true;
+      report({ action: scanner.mode === "block" ? "blocked" : "logged", rule, where });
+    }
+    if (scanner.mode !== "block") return false;
+    stopped = true;
+    close(POLICY_VIOLATION, "secret in request");
+    agent.close(POLICY_VIOLATION, "secret in request");
+    return true;
+  };
+  // control frames carry up to 125 bytes of the agent's own: searched each on its own
+  const inspected = (where: string, data: unknown): boolean => {
+    const bytes = asBuffer(data);
+    const rule = bytes.length ? scanner.find(bytes.toString("latin1")) : undefined;
+    return stopped || (rule !== undefined && refused(rule, where));
+  };
+  upstream.ping = (data?: unknown, mask?: unknown, cb?: unknown) => {
+    if (!inspected("ws-ping", data)) ping(data, mask, cb);
+  };
+  upstream.pong = (data?: unknown, mask?: unknown, cb?: unknown) => {
+    if (!inspected("ws-pong", data)) pong(data, mask, cb);
+  };
+  upstream.close = (code?: number, reason?: unknown) => {
+    if (stopped) return;
+    close(code, reason !== undefined && inspected("ws-close", reason) ? undefined : reason);
   };
 }

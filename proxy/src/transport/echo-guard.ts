@@ -166,6 +166,10 @@ class CompressedBody extends Transform {
     this.#check(() => this.#sent.push(chunk).found, "body");
     if (this.#failure) return done(this.#failure);
     this.#inflate(chunk, () => {
+      // bytes after the end of the compressed stream (a second stream) are not inflated here,
+      // but an agent's client could read them: refused
+      const inflater = this.#inflater;
+      if (inflater && inflater.bytesWritten + this.#lead.length < this.#compressedBytes) this.#refuse(`bytes after the end of the ${this.coding} body`);
       // the inflated text so far ends where no token could begin: what produced it may go
       if (this.#failure) return done(this.#failure);
       if (this.#inflated.held === 0 && this.#sent.held === 0) this.#release();

@@ -178,9 +178,8 @@ export function forward(f: Forwarding): void {
       req.off("data", onData);
       req.off("end", onEnd);
       if (inspection.scanner.mode === "block") return refuseBody(r.finding);
-      // `log`: the rest goes as it comes, searched no further
+      // `log`: what was gathered (this chunk included) and the rest go as they come, searched no further
       write(stream.drop());
-      write(chunk);
       req.pipe(attempt);
     };
     const onEnd = () => {
@@ -188,7 +187,6 @@ export function forward(f: Forwarding): void {
       if (last.finding) {
         inspection.found(last.finding);
         if (inspection.scanner.mode === "block") return refuseBody(last.finding);
-        return void attempt.end(stream.drop());
       }
       attempt.end(last.release);
     };

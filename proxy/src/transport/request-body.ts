@@ -33,6 +33,7 @@ export function formSource(req: IncomingMessage, res: ServerResponse): FormBodyS
   return {
     contentType: req.headers["content-type"],
     contentLength: req.headers["content-length"],
+    compressed: requestCoding(req) !== undefined,
     read: (limit) =>
       new Promise((resolve) => {
         if (expectsContinue(req)) res.writeContinue();
@@ -77,17 +78,22 @@ export function requestCoding(req: IncomingMessage): "gzip" | "deflate" | "br" |
   return only === "gzip" || only === "x-gzip" ? "gzip" : only === "deflate" || only === "br" ? only : "other";
 }
 
-/** The inflated body, or undefined when it does not inflate within the bound. */
+/**
+ * The inflated body, or undefined when it does not inflate within the bound, or when bytes
+ * follow the end of the compressed stream (a second stream the upstream would get, uninflated
+ * by this check).
+ */
 export function inflateRequestBody(body: Buffer, coding: "gzip" | "deflate" | "br"): Buffer | undefined {
-  const options = { maxOutputLength: MAX_INFLATED_REQUEST };
+  const options = { maxOutputLength: MAX_INFLATED_REQUEST, info: true } as const;
+  const whole = (r: { buffer: Buffer; engine: { bytesWritten: number } }) => (r.engine.bytesWritten === body.length ? r.buffer : undefined);
   try {
-    if (coding === "gzip") return zlib.gunzipSync(body, options);
-    if (coding === "br") return zlib.brotliDecompressSync(body, options);
+    if (coding === "gzip") return whole(zlib.gunzipSync(body, options) as unknown as { buffer: Buffer; engine: zlib.Gunzip });
+    if (coding === "br") return whole(zlib.brotliDecompressSync(body, options) as unknown as { buffer: Buffer; engine: zlib.BrotliDecompress });
     // RFC 9110's deflate is zlib-wrapped; some clients send it raw
     try {
-      return zlib.inflateSync(body, options);
+      return whole(zlib.inflateSync(body, options) as unknown as { buffer: Buffer; engine: zlib.Inflate });
     } catch {
-      return zlib.inflateRawSync(body, options);
+      return whole(zlib.inflateRawSync(body, options) as unknown as { buffer: Buffer; engine: zlib.InflateRaw });
     }
   } catch {
     return undefined;

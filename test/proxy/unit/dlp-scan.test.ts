@@ -147,3 +147,39 @@ describe("request inspection: streamed bodies", () => {
     assert.equal(stream.end().release.length, DlpStream.WINDOW);
   });
 });
+
+describe("request inspection: what a review found", () => {
+  const aws = FAKE_WORKSPACE_SECRETS["aws-access-key-id"] as string;
+  const percentEvery = (s: string) => [...Buffer.from(s)].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+
+  it("stays linear on text built to make a pattern backtrack: 1 MiB of each in well under the test's limit", function () {
+    // before: "eyJ-" repeated made the JWT pattern quadratic (3 s for each 64 KiB, 48 s for this)
+    this.timeout(20_000);
+    const cases: [string, string | undefined][] = [
+      ["eyJ-", undefined], ["sk-a", "openai-key"], ["xoxb-", "slack-token"], ["glpat-", "gitlab-token"],
+      ["sk_live_a", undefined], ["postgres://a:", undefined], ["pypi-AgEIcHlwaS5vcmc-", "pypi-token"], ["ab ", undefined],
+    ];
+    for (const [unit, rule] of cases) {
+      assert.equal(DlpStream.scanAll(scanner, Buffer.from(unit.repeat(Math.ceil((1 << 20) / unit.length))))?.rule, rule, unit);
+    }
+  });
+
+  it("finds a card number followed by its expiry or CVV, and keys glued to a letter", () => {
+    assert.equal(scanner.find("card 4111 1111 1111 1111 12/26"), "card-number");
+    assert.equal(scanner.find("4111111111111111 123"), "card-number");
+    assert.equal(scanner.find(`x${aws}`), "aws-access-key-id");
+    assert.equal(scanner.find(`${aws}x`), "aws-access-key-id");
+    assert.equal(scanner.find(`a${FAKE_WORKSPACE_SECRETS["npm-token"]}b`), "npm-token");
+  });
+
+  it("finds a seed phrase however its words are separated: CRLF, comma and space, a JSON array", () => {
+    const words = (FAKE_WORKSPACE_SECRETS["seed-phrase"] as string).split(" ");
+    for (const sep of ["\r\n", ", ", "  "]) assert.equal(scanner.find(words.join(sep)), "seed-phrase", JSON.stringify(sep));
+    assert.equal(scanner.find(JSON.stringify(words)), "seed-phrase");
+  });
+
+  it("decodes text among control bytes: added NULs do not turn the decoded views off", () => {
+    assert.equal(scanner.find(`${"\0".repeat(15)}k=${percentEvery(aws)}`), "aws-access-key-id");
+    assert.equal(scanner.find(`${"\u0001".repeat(40)}${Buffer.from(`key=${aws}`).toString("base64")}`), "aws-access-key-id");
+  });
+});
