@@ -171,14 +171,6 @@ export function foldUnicode(latin1: string): string {
   return text.normalize("NFKC").replace(INVISIBLE, "").replace(LOOK_ALIKE, (c) => LOOK_ALIKES[c] ?? c);
 }
 
-/** Share of bytes that text is made of (printable ASCII, tab, line breaks). */
-export function printableShare(bytes: Uint8Array): number {
-  if (bytes.length === 0) return 0;
-  let printable = 0;
-  for (const b of bytes) if ((b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d) printable++;
-  return printable / bytes.length;
-}
-
 /** What reading one text's runs gave: its facts, a random-looking key, a WIF key. */
 interface RunsRead {
   facts: TextFacts;
