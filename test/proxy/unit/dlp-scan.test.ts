@@ -138,7 +138,7 @@ describe("request inspection: streamed bodies", () => {
     );
   });
 
-  it("holds at most its window, whatever the body's size", () => {
+  it("holds at most one batch and its window, whatever the body's size", () => {
     const stream = new DlpStream(scanner);
     const chunk = Buffer.from("lorem ipsum dolor sit amet ".repeat(2500));
     let released = 0;
