@@ -4,6 +4,7 @@
  * view of dlp-views.ts. Pure. A finding names the rule and never the text it matched.
  */
 import { BOTTLE_TOKEN_RULE_ID, BUILTIN_RULES, CUSTOM_RULE_PREFIX, ENTROPY_RULE_ID, WIF_RULE_ID, type DlpRule } from "./dlp-rules";
+import type { DlpAudit } from "./audit-log";
 import { views, type View } from "./dlp-views";
 
 /** The anchor mark of the bottle's own tokens: found means refused, no pattern to confirm. */
@@ -237,6 +238,16 @@ export function inspectHead(scanner: DlpScanner, target: string, rawHeaders: rea
 
 /** The reason of a request refused for a secret; refusals add `: <rule> in <where>`. */
 export const DLP_DENIAL = "secret in request";
+
+/** The refusal's reason, as the agent reads it in the body and the denial header. */
+export function dlpDenialReason(finding: DlpFinding): string {
+  return `${DLP_DENIAL}: ${finding.rule} in ${finding.where}`;
+}
+
+/** What the audit line says of a finding under `mode` (never `off`: nothing is searched then). */
+export function dlpAudit(mode: DlpMode, finding: DlpFinding): DlpAudit {
+  return { action: mode === "block" ? "blocked" : "logged", rule: finding.rule, where: finding.where };
+}
 
 /** A route's inspection settings: its own mode over the bottle's (default `block`); rules and exceptions of both. */
 export function effectiveDlp(bottle: Partial<DlpSettings> | undefined, route: Partial<DlpSettings> | undefined): DlpSettings {

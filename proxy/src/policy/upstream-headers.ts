@@ -91,18 +91,20 @@ const SEARCHABLE_CODINGS = new Set(["gzip", "x-gzip", "deflate", "br", "identity
  * answer the proxy would have to refuse (zstd, compress, `*`); `identity` when none is left.
  */
 export function searchableCodingsOnly(headers: readonly string[]): string[] {
-  const out = [...headers];
-  for (let i = 0; i + 1 < out.length; i += 2) {
-    if ((out[i] ?? "").toLowerCase() !== "accept-encoding") continue;
-    const kept = (out[i + 1] ?? "").split(",").map((c) => c.trim()).filter((c) => SEARCHABLE_CODINGS.has((c.split(";")[0] ?? "").trim().toLowerCase()));
-    out[i + 1] = kept.length ? kept.join(", ") : "identity";
-  }
-  return out;
+  return withAcceptEncoding(headers, (value) => {
+    const kept = value.split(",").map((c) => c.trim()).filter((c) => SEARCHABLE_CODINGS.has((c.split(";")[0] ?? "").trim().toLowerCase()));
+    return kept.length ? kept.join(", ") : "identity";
+  });
 }
 
 /** `accept-encoding` asking for the body as is: for routes whose answers are read as text. */
 export function identityOnly(headers: readonly string[]): string[] {
+  return withAcceptEncoding(headers, () => "identity");
+}
+
+/** A copy of `headers` with each `accept-encoding` value rewritten. */
+function withAcceptEncoding(headers: readonly string[], rewrite: (value: string) => string): string[] {
   const out = [...headers];
-  for (let i = 0; i + 1 < out.length; i += 2) if ((out[i] ?? "").toLowerCase() === "accept-encoding") out[i + 1] = "identity";
+  for (let i = 0; i + 1 < out.length; i += 2) if ((out[i] ?? "").toLowerCase() === "accept-encoding") out[i + 1] = rewrite(out[i + 1] ?? "");
   return out;
 }

@@ -6,13 +6,9 @@
  * the parts sent before it have left.
  */
 import type { DlpAudit } from "../policy/audit-log";
-import { DlpStream, type DlpScanner } from "../policy/dlp-scan";
+import { dlpAudit, DlpStream, type DlpScanner } from "../policy/dlp-scan";
 import type { AgentWebSocket } from "../mockttp/internals";
-
-const POLICY_VIOLATION = 1008;
-
-const asBuffer = (data: unknown): Buffer =>
-  Buffer.isBuffer(data) ? data : typeof data === "string" ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.alloc(0);
+import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 
 export function inspectAgentMessages(agent: AgentWebSocket, upstream: AgentWebSocket, scanner: DlpScanner, report: (dlp: DlpAudit) => void): void {
   const send = upstream.send.bind(upstream);
@@ -36,7 +32,7 @@ export function inspectAgentMessages(agent: AgentWebSocket, upstream: AgentWebSo
   const refused = (rule: string, where: string): boolean => {
     if (!reported) {
       reported = true;
-      report({ action: scanner.mode === "block" ? "blocked" : "logged", rule, where });
+      report(dlpAudit(scanner.mode, { rule, where }));
     }
     if (scanner.mode !== "block") return false;
     stopped = true;

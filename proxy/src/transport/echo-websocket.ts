@@ -14,17 +14,12 @@ import { EchoLedger, type EchoAudit } from "../policy/echo-ledger";
 import { EchoStream } from "../policy/echo-scan";
 import type { EchoPolicy } from "../policy/route-table";
 import type { AgentWebSocket } from "../mockttp/internals";
-
-/** RFC 6455 policy violation. */
-const POLICY_VIOLATION = 1008;
+import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 
 /** How long a message whose end may begin a token waits for the next one. */
 export const MESSAGE_HOLD_MS = 250;
 
 type Callback = (err?: Error) => void;
-
-const asBuffer = (data: unknown): Buffer =>
-  Buffer.isBuffer(data) ? data : typeof data === "string" ? Buffer.from(data) : data instanceof ArrayBuffer ? Buffer.from(data) : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.alloc(0);
 
 /** Search what is written to the agent's socket until `upgraded` is called (then it is the WebSocket's). */
 export function guardUpgradeAnswer(socket: Duplex, policy: EchoPolicy, report: (audit: EchoAudit) => void): { upgraded(): void } {

@@ -6,10 +6,9 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { isIpLiteral } from "../policy/host";
-import { DLP_DENIAL, DlpStream, type DlpFinding, type DlpScanner } from "../policy/dlp-scan";
-import { denialBody, denialHeaders } from "../policy/denial";
+import { dlpDenialReason, DlpStream, type DlpFinding, type DlpScanner } from "../policy/dlp-scan";
 import { bodyCoding, EchoRefusal, guardHeaders, guardText, relayGuarded, type EchoGuard, type InjectionScan } from "./echo-guard";
-import { announcesBody, closeIfBodyUnread } from "./request-body";
+import { announcesBody, answerDenial, closeIfBodyUnread } from "./request-body";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
 import { agentResponseHeaders, headerPairs } from "../policy/upstream-headers";
@@ -200,10 +199,7 @@ export function forward(f: Forwarding): void {
     failed = true;
     stopUpstream();
     if (res.headersSent) return void res.destroy();
-    const reason = `${DLP_DENIAL}: ${finding.rule} in ${finding.where}`;
-    closeIfBodyUnread(req, res);
-    res.writeHead(403, denialHeaders(reason));
-    res.end(denialBody(reason));
+    answerDenial(req, res, 403, dlpDenialReason(finding));
   };
 
   /** The answer carried a token and the bottle blocks echoes, or cannot be searched: a 502 in its place. */

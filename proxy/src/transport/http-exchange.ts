@@ -12,13 +12,12 @@ import { admit, type Admitted } from "../policy/admission";
 import { isStrippedHeader } from "../policy/admission";
 import { auditRecord, type AuditRecord, type DlpAudit, type InjectionAudit } from "../policy/audit-log";
 import { promptInjectionIn } from "../policy/prompt-injection";
-import { DLP_DENIAL, DlpStream, inspectHead, type DlpFinding } from "../policy/dlp-scan";
+import { DLP_DENIAL, dlpAudit, dlpDenialReason, DlpStream, inspectHead, type DlpFinding } from "../policy/dlp-scan";
 import { holdWhileAnswering } from "./connection-limits";
 import { DENY_REASONS } from "../policy/decide";
-import { denialBody, denialHeaders } from "../policy/denial";
 import { EchoLedger } from "../policy/echo-ledger";
 import { forward } from "./forward";
-import { announcesBody, closeIfBodyUnread, expectsContinue, formSource, inflateRequestBody, MAX_COMPRESSED_REQUEST, requestCoding } from "./request-body";
+import { announcesBody, answerDenial, expectsContinue, formSource, inflateRequestBody, MAX_COMPRESSED_REQUEST, requestCoding } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
 import { watchResponse, type ResponseSummary } from "./response-observer";
 import type { RouteTable } from "../policy/route-table";
@@ -82,22 +81,21 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   try {
     const parsed = parseTarget(req.url ?? "");
     const facts = httpRequestFacts(req, parsed);
+    /** The route's request inspection, unless the request is denied or the route inspects nothing. */
+    const inspectorOf = (d: Admitted["admission"]["decision"]) => {
+      const scanner = d.verdict === "allow" ? table.dlp[d.routeIndex] : undefined;
+      return scanner && scanner.mode !== "off" ? scanner : undefined;
+    };
     const proceed = ({ admission, body }: Admitted) => {
       const d = admission.decision;
-      const scanner = d.verdict === "allow" ? table.dlp[d.routeIndex] : undefined;
-      const inspecting = scanner && scanner.mode !== "off" ? scanner : undefined;
+      const inspecting = inspectorOf(d);
       // before anything leaves: the target and the headers the agent wrote
       const secret = inspecting && inspectHead(inspecting, parsed.target, req.rawHeaders, (name) => isStrippedHeader(name, table.stripped));
-      const found: DlpAudit | undefined = secret && inspecting ? { action: inspecting.mode === "block" ? "blocked" : "logged", ...secret } : undefined;
+      const found = secret && inspecting ? dlpAudit(inspecting.mode, secret) : undefined;
       const decided = auditRecord(ctx.bottle, admission);
       if (settle(found ? withDlp(decided, found) : decided)) return;
-      if (d.verdict === "deny" || found?.action === "blocked") {
-        const reason = d.verdict === "deny" ? d.reason : `${DLP_DENIAL}: ${found?.rule} in ${found?.where}`;
-        closeIfBodyUnread(req, res);
-        res.writeHead(d.verdict === "deny" ? DENY_REASONS[d.reason] : 403, denialHeaders(reason));
-        res.end(denialBody(reason));
-        return;
-      }
+      if (d.verdict === "deny") return answerDenial(req, res, DENY_REASONS[d.reason], d.reason);
+      if (found?.action === "blocked") return answerDenial(req, res, 403, dlpDenialReason(found));
       if (body === undefined && expectsContinue(req)) res.writeContinue();
       const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
       res.once("close", release);
@@ -106,7 +104,7 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
       const dlp = inspecting && {
         scanner: inspecting,
         found: (finding: DlpFinding) => {
-          inBody ??= { action: inspecting.mode === "block" ? "blocked" : "logged", ...finding };
+          inBody ??= dlpAudit(inspecting.mode, finding);
         },
       };
       const scan = table.routes[d.routeIndex]?.response_scan ?? "off";
@@ -124,24 +122,18 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
     };
     /** A compressed body on an inspecting route is read and searched whole before the rest (request-body.ts). */
     const inspectCompressed = (admitted: Admitted) => {
-      const d = admitted.admission.decision;
-      const scanner = d.verdict === "allow" ? table.dlp[d.routeIndex] : undefined;
+      const scanner = inspectorOf(admitted.admission.decision);
       const coding = requestCoding(req);
-      if (!scanner || scanner.mode === "off" || coding === undefined || admitted.body !== undefined || !announcesBody(req)) return proceed(admitted);
-      const refuse = (finding: DlpFinding) => {
-        inBody = { action: scanner.mode === "block" ? "blocked" : "logged", ...finding };
-        return inBody.action === "blocked";
-      };
+      if (!scanner || coding === undefined || admitted.body !== undefined || !announcesBody(req)) return proceed(admitted);
       void formSource(req, res).read(MAX_COMPRESSED_REQUEST).then((body) => {
         const inflated = body && coding !== "other" ? inflateRequestBody(body, coding) : undefined;
         const finding = inflated === undefined ? { rule: "uninspectable", where: "body" } : DlpStream.scanAll(scanner, inflated);
-        if (finding && refuse(finding)) {
-          settle(withDlp(auditRecord(ctx.bottle, admitted.admission), inBody as DlpAudit));
-          const reason = `${DLP_DENIAL}: ${finding.rule} in ${finding.where}`;
-          closeIfBodyUnread(req, res);
-          res.writeHead(403, denialHeaders(reason));
-          res.end(denialBody(reason));
-          return;
+        if (finding) {
+          inBody = dlpAudit(scanner.mode, finding);
+          if (inBody.action === "blocked") {
+            settle(withDlp(auditRecord(ctx.bottle, admitted.admission), inBody));
+            return answerDenial(req, res, 403, dlpDenialReason(finding));
+          }
         }
         proceed({ admission: admitted.admission, body });
       }).catch(fail);

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import zlib from "node:zlib";
 import type { FormBodySource } from "../policy/admission";
+import { denialBody, denialHeaders } from "../policy/denial";
 
 /** True when the request announced a body (by length or chunked framing). */
 export function announcesBody(req: IncomingMessage): boolean {
@@ -19,6 +20,13 @@ export function announcesBody(req: IncomingMessage): boolean {
  */
 export function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
   if (announcesBody(req) && !req.complete) res.shouldKeepAlive = false;
+}
+
+/** Answer with the proxy's refusal (policy/denial.ts), closing the connection if the body is unread. */
+export function answerDenial(req: IncomingMessage, res: ServerResponse, status: number, reason: string): void {
+  closeIfBodyUnread(req, res);
+  res.writeHead(status, denialHeaders(reason));
+  res.end(denialBody(reason));
 }
 
 /** Node's own test for a request that waits for `100 Continue` (it then emits `checkContinue`). */
