@@ -5,7 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
+import { caKeyPem, declareCa, type Ca } from "./bottle-ca";
 import type { EgressPolicy } from "./egress-policy";
 import type { ContainerRole, NetworkRole } from "./naming";
 import type { BottlePlan, ContainerPlan, EnvVar, FileContent, NetworkRef } from "./plan-types";
@@ -22,6 +22,7 @@ export interface BottleArgs {
 
 /** What a user needs to use a bottle; exported per bottle by the stack. */
 export interface BottleOutputs {
+  readonly backend: pulumi.Output<"docker">;
   readonly enter: pulumi.Output<string>;
   readonly auditLog: pulumi.Output<string>;
   readonly list: pulumi.Output<string>;
@@ -30,8 +31,6 @@ export interface BottleOutputs {
   /** What the agent can reach, route by route (`token_ref` names, never values). */
   readonly egressPolicy: pulumi.Output<EgressPolicy>;
 }
-
-type Ca = { cert: tls.SelfSignedCert; key: tls.PrivateKey };
 
 function labelInputs(labels: Readonly<Record<string, string>>): { label: string; value: string }[] {
   return Object.entries(labels).map(([label, value]) => ({ label, value }));
@@ -49,8 +48,7 @@ function envInputs(env: readonly EnvVar[], tokens: Pick<TokenSource, "secret">, 
       case "token":
         return pulumi.interpolate`${e.name}=${tokens.secret(e.value.tokenRef)}`;
       case "ca-key":
-        // PKCS#8 reads the same for ECDSA and RSA keys; secret even where a provider would not mark it
-        return pulumi.interpolate`${e.name}=${pulumi.secret(ca.key.privateKeyPemPkcs8)}`;
+        return pulumi.interpolate`${e.name}=${caKeyPem(ca)}`;
     }
   });
   return pulumi.secret(pulumi.all(entries));
@@ -66,26 +64,15 @@ export class Bottle extends pulumi.ComponentResource {
   readonly networks: Readonly<Partial<Record<NetworkRole, docker.Network>>>;
   readonly containers: Readonly<Partial<Record<ContainerRole, docker.Container>>>;
   readonly outputs: BottleOutputs;
+  /** Every resource the bottle declared, for callers that wait until all are registered. */
+  readonly resources: readonly pulumi.CustomResource[];
 
   constructor(name: string, args: BottleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("bot-bottle:index:Bottle", name, {}, opts);
     const { plan } = args;
     this.plan = plan;
 
-    const key = new tls.PrivateKey(plan.ca.keyResourceName, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-    const cert = new tls.SelfSignedCert(
-      plan.ca.certResourceName,
-      {
-        privateKeyPem: key.privateKeyPem,
-        isCaCertificate: true,
-        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-        validityPeriodHours: plan.ca.validityHours,
-        earlyRenewalHours: plan.ca.earlyRenewalHours,
-        subject: { commonName: plan.ca.commonName, organization: "bot-bottle" },
-      },
-      { parent: this },
-    );
-    this.ca = { key, cert };
+    this.ca = declareCa(plan.ca, this);
 
     // fixed Docker names: a replacement must delete the old object before creating the new one
     const named = { parent: this, deleteBeforeReplace: true };
@@ -111,6 +98,7 @@ export class Bottle extends pulumi.ComponentResource {
     }
     this.containers = containers;
 
+    this.resources = [this.ca.key, this.ca.cert, ...Object.values(networks), ...Object.values(containers)].filter((r) => r !== undefined);
     this.outputs = outputsOf(plan, containers, networks);
     this.registerOutputs({ ...this.outputs });
   }
@@ -159,6 +147,7 @@ function outputsOf(
   // the commands wait for the containers, so a shown command names something that exists
   const after = <T>(value: T) => pulumi.all(Object.values(containers).map((c) => c?.id)).apply(() => value);
   return {
+    backend: pulumi.output("docker" as const),
     enter: after(commands.enter),
     auditLog: after(commands.auditLog),
     list: after(commands.list),

@@ -16,6 +16,7 @@ import {
   PROXY_DEFAULT_IMAGE_NAME,
 } from "./constants";
 import { cpusAsReadBack } from "./docker-readback";
+import { backendSchema, kubernetesSchema } from "./kubernetes/settings";
 import { hostPatternProblem, ssrfCidrProblem, type HostPatternField } from "./pipelock-rules";
 
 /** Bottle names become Docker names (`bb-<name>-egress-proxy`): short DNS labels. */
@@ -246,6 +247,8 @@ export const bottleSchema = z.strictObject({
   agent,
   pipelock,
   egress_proxy: egressProxy,
+  /** Where this bottle runs; the stack's `backend` when absent. */
+  backend: backendSchema.optional(),
 });
 
 const bottles = z
@@ -265,6 +268,10 @@ export const stackConfigSchema = z.strictObject({
   bottles,
   proxyImageName: imageRef("name the local proxy image, e.g. " + PROXY_DEFAULT_IMAGE_NAME).default(PROXY_DEFAULT_IMAGE_NAME),
   proxyBaseImage: imageRef("name a local Node 20 image, e.g. bot-bottle/base:bookworm").optional(),
+  /** Where bottles run unless a bottle says otherwise. */
+  backend: backendSchema.default("docker"),
+  /** How the Kubernetes backend reaches its cluster (kubernetes/settings.ts). */
+  kubernetes: kubernetesSchema,
 });
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;

@@ -7,6 +7,7 @@ import { CONFIG_NAMESPACE } from "./constants";
 import { formatConfigIssues, formatPath } from "./config-errors";
 import { z } from "zod";
 import { bottleSchema, routeConfigSchema, stackConfigSchema, type StackConfig } from "./config-schema";
+import { backendSchema, kubernetesBottleProblems, kubernetesSchema } from "./kubernetes/settings";
 import { planBottle } from "./plan";
 import { MIN_ECHO_TOKEN_LENGTH } from "../proxy/src/policy/echo-forms";
 import { renderRoutesFile } from "./routes-file";
@@ -62,6 +63,9 @@ export function loadStack(raw: unknown, tokens: Pick<TokenSource, "status">): Lo
   const candidates: unknown[] = parsed.success
     ? parsed.data.bottles
     : Array.isArray((raw as { bottles?: unknown } | null)?.bottles) ? (raw as { bottles: unknown[] }).bottles : [];
+  // the stack's backend and cluster settings, or their defaults when the stack config is invalid
+  const stackBackend = parsed.success ? parsed.data.backend : backendSchema.catch("docker").parse((raw as { backend?: unknown } | null)?.backend ?? "docker");
+  const kubernetes = parsed.success ? parsed.data.kubernetes : kubernetesSchema.catch(kubernetesSchema.parse({})).parse((raw as { kubernetes?: unknown } | null)?.kubernetes);
   const plans: BottlePlan[] = [];
   const reported = new Set<string>();
   candidates.forEach((candidate, index) => {
@@ -70,7 +74,15 @@ export function loadStack(raw: unknown, tokens: Pick<TokenSource, "status">): Lo
       errors.push(...routeProblemsOfInvalidBottle(candidate, index));
       return;
     }
-    const result = planBottle(bottle, index);
+    const backend = bottle.backend ?? stackBackend;
+    if (backend === "kubernetes") {
+      const problems = kubernetesBottleProblems(bottle);
+      if (problems.length > 0) {
+        errors.push(...problems.map(([path, message]) => `${formatPath(["bottles", index, ...path])}: ${message}`));
+        return;
+      }
+    }
+    const result = planBottle(bottle, index, backend === "kubernetes" ? { backend, settings: kubernetes } : { backend });
     if (!result.ok) {
       errors.push(...result.errors);
       return;

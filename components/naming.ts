@@ -7,7 +7,7 @@ import { DOCKER_NAME_PREFIX, LABEL_BOTTLE, LABEL_MANAGED, LABEL_ROLE } from "./c
 
 export type ContainerRole = "agent" | "egress-proxy" | "pipelock";
 export type NetworkRole = "internal" | "egress" | "outbound";
-export type Role = ContainerRole | NetworkRole | "ca";
+export type Role = ContainerRole | NetworkRole | "ca" | "namespace" | "policy";
 
 /** The Pulumi resource name of one part of a bottle: stable as long as the bottle's name is. */
 export function resourceName(bottle: string, role: Role, suffix = ""): string {

@@ -4,6 +4,7 @@
  * references; `bottle.ts` resolves them into Pulumi inputs and declares nothing else.
  */
 import type { EgressPolicy } from "./egress-policy";
+import type { KubernetesSettings } from "./kubernetes/settings";
 import type { ContainerRole, NetworkRole } from "./naming";
 import type { PipelockFile } from "./pipelock-config";
 import type { RenderedRoutes } from "./routes-file";
@@ -92,6 +93,9 @@ export interface CaPlan {
   readonly earlyRenewalHours: number;
 }
 
+/** The backend a bottle is planned for, with what the Kubernetes backend needs to know. */
+export type PlanTarget = { readonly backend: "docker" } | { readonly backend: "kubernetes"; readonly settings: KubernetesSettings };
+
 /** How a user reaches a bottle: shell commands, shown as stack outputs. */
 export interface BottleCommands {
   readonly enter: string;
@@ -102,6 +106,8 @@ export interface BottleCommands {
 
 export interface BottlePlan {
   readonly name: string;
+  /** Where it runs; the networks are Docker's alone (Kubernetes: kubernetes/network-policies.ts). */
+  readonly target: PlanTarget;
   readonly networks: readonly NetworkPlan[];
   readonly containers: readonly ContainerPlan[];
   readonly ca: CaPlan;

@@ -13,7 +13,8 @@ import { PIPELOCK_ALIAS, PIPELOCK_PORT, LABEL_BOTTLE } from "./constants";
 import { egressPolicy } from "./egress-policy";
 import { labelsFor, networkName, resourceName, containerName, type NetworkRole } from "./naming";
 import { planAgent, planPipelock, planProxy } from "./plan-containers";
-import type { BottlePlan, ContainerPlan, NetworkPlan, NetworkRef } from "./plan-types";
+import { kubernetesCommands } from "./kubernetes/names";
+import type { BottlePlan, ContainerPlan, NetworkPlan, NetworkRef, PlanTarget } from "./plan-types";
 import { renderPipelockConfig, type PipelockFile } from "./pipelock-config";
 import { renderRoutesFile } from "./routes-file";
 import { assignTokenSlots, slotByRef, tokenSlotConflicts } from "./token-slots";
@@ -38,7 +39,7 @@ function network(bottle: string, role: NetworkRole): NetworkPlan {
 }
 
 /** Plan one bottle; `index` is its position in `bot-bottle:bottles`, for error paths. */
-export function planBottle(bottle: BottleConfig, index: number): PlanResult {
+export function planBottle(bottle: BottleConfig, index: number, target: PlanTarget = { backend: "docker" }): PlanResult {
   const { name } = bottle;
   const routesPath = ["bottles", index, "egress_proxy"];
   const slots = assignTokenSlots(bottle.egress_proxy.routes.map((r) => r.auth?.token_ref));
@@ -73,6 +74,7 @@ export function planBottle(bottle: BottleConfig, index: number): PlanResult {
 
   const plan: BottlePlan = {
     name,
+    target,
     networks,
     containers,
     ca: {
@@ -90,7 +92,7 @@ export function planBottle(bottle: BottleConfig, index: number): PlanResult {
       pl.kind === "container" ? `pipelock container ${containerName(name, "pipelock")}` : `pipelock at ${pipelockUrl}`,
     ),
     pipelockUrl,
-    commands: {
+    commands: target.backend === "kubernetes" ? kubernetesCommands(name, target.settings, pl.kind === "container") : {
       enter: `docker exec -it ${containerName(name, "agent")} sh`,
       auditLog: `docker logs -f ${containerName(name, "egress-proxy")}`,
       list: `docker ps -a --filter label=${LABEL_BOTTLE}=${name}`,

@@ -28,11 +28,8 @@ const NETWORK = "docker:index/network:Network";
 async function run(config: unknown): Promise<{ defined: ReturnType<Components["defineBottles"]>; resources: Recorded[] }> {
   const before = recorded.length;
   const defined = c.defineBottles(config, c.tokensFromRecord(FAKE_TOKENS_BY_REF), { proxyContext: "/nonexistent/proxy" });
-  const all = Object.values(defined.bottles).flatMap((b) => [
-    b.urn, b.ca.key.id, b.ca.cert.id,
-    ...Object.values(b.containers).map((x) => present(x, "container").id), ...Object.values(b.networks).map((x) => present(x, "network").id),
-  ]);
-  await valueOf(pulumi.all([defined.proxyImage.id, ...all]));
+  const all = Object.values(defined.bottles).flatMap((b) => [b.urn, ...b.resources.map((r) => r.id)]);
+  await valueOf(pulumi.all([...(defined.proxyImage ? [defined.proxyImage.id] : []), ...all]));
   return { defined, resources: recorded.slice(before) };
 }
 
@@ -68,7 +65,8 @@ describe("bot-bottle program under Pulumi mocks", function () {
 
     it("parents every child to the Bottle component", async () => {
       const b = present(defined.bottles.solo, "bottle solo");
-      const urns = await valueOf(pulumi.all([...Object.values(b.containers).map((x) => present(x, "container").urn), ...Object.values(b.networks).map((x) => present(x, "network").urn), b.ca.key.urn]));
+      const urns = await valueOf(pulumi.all(b.resources.map((r) => r.urn)));
+      assert.equal(urns.length, 2 + 3 + 3, "the CA's two resources, three networks, three containers");
       for (const urn of urns) assert.match(urn, /::bot-bottle:index:Bottle\$/, urn);
     });
 
@@ -180,6 +178,8 @@ describe("bot-bottle program under Pulumi mocks", function () {
 
     it("outputs how to enter the bottle and read its audit log", async () => {
       const o = present(defined.outputs.solo, "outputs of solo");
+      assert.ok("containers" in o, "a Docker bottle's outputs");
+      assert.equal(await valueOf(o.backend), "docker");
       assert.equal(await valueOf(o.enter), "docker exec -it bb-solo-agent sh");
       assert.equal(await valueOf(o.auditLog), "docker logs -f bb-solo-egress-proxy");
       assert.deepEqual(await valueOf(o.containers), { agent: "bb-solo-agent", "egress-proxy": "bb-solo-egress-proxy", pipelock: "bb-solo-pipelock" });

@@ -19,6 +19,20 @@ export const FAKE_IMAGE_ID = "sha256:fake-egress-proxy-image";
 /** Every resource registered since `installMocks`, in order. */
 export const recorded: Recorded[] = [];
 
+/** A Service's cluster address in the mocks: one per Service, recognisable. */
+export function fakeClusterIp(resourceName: string): string {
+  let h = 0;
+  for (const ch of resourceName) h = (h * 31 + ch.charCodeAt(0)) & 0xffff;
+  return `10.96.${h >> 8}.${h & 0xff}`;
+}
+
+/** What the Kubernetes provider adds: names for objects declared without one, Services' addresses. */
+function kubernetesState(name: string, type: string, state: Record<string, unknown>): void {
+  const metadata = (state.metadata ?? {}) as Record<string, unknown>;
+  if (type !== "pulumi:providers:kubernetes" && metadata.name === undefined) state.metadata = { ...metadata, name: `${name}-5f2a9c1e` };
+  if (type === "kubernetes:core/v1:Service") state.spec = { ...(state.spec as Record<string, unknown>), clusterIP: fakeClusterIp(name) };
+}
+
 /** Install the recording mocks (idempotent per process: later calls reuse the first). */
 export async function installMocks(): Promise<void> {
   await pulumi.runtime.setMocks(
@@ -32,6 +46,7 @@ export async function installMocks(): Promise<void> {
         }
         if (args.type === "tls:index/selfSignedCert:SelfSignedCert") state.certPem = FAKE_CA_CERT;
         if (args.type === "docker:index/image:Image") state.repoDigest = FAKE_IMAGE_ID;
+        if (args.type.startsWith("kubernetes:")) kubernetesState(args.name, args.type, state);
         return { id: `${args.name}-id`, state };
       },
       call: (args) => args.inputs,

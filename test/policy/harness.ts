@@ -72,11 +72,8 @@ export async function record(config: unknown): Promise<Res[]> {
   const c = await program();
   const before = recorded.length;
   const defined = c.defineBottles(config, c.tokensFromRecord(POLICY_TEST_TOKENS), { proxyContext: "/nonexistent/proxy" });
-  const ids = Object.values(defined.bottles).flatMap((b) => [
-    b.urn, b.ca.key.id, b.ca.cert.id,
-    ...Object.values(b.containers).flatMap((x) => (x ? [x.id] : [])), ...Object.values(b.networks).flatMap((x) => (x ? [x.id] : [])),
-  ]);
-  await valueOf(pulumi.all([defined.proxyImage.id, ...ids]));
+  const ids = Object.values(defined.bottles).flatMap((b) => [b.urn, ...b.resources.map((r) => r.id)]);
+  await valueOf(pulumi.all([...(defined.proxyImage ? [defined.proxyImage.id] : []), ...ids]));
   return recorded.slice(before).map((r) => ({ type: r.type, name: r.name, urn: urnOf(r.type, r.name), inputs: unwrapSecrets(r.inputs) as Record<string, unknown> }));
 }
 

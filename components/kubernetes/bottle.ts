@@ -1,0 +1,130 @@
+/**
+ * The KubernetesBottle component: a bottle's plan (plan.ts) declared on a cluster. Every object
+ * comes from objects.ts and network-policies.ts; this file resolves the deploy-time values (the
+ * CA, the tokens, the proxy image, the Services' addresses) and declares nothing else.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { caKeyPem, declareCa, type Ca } from "../bottle-ca";
+import type { EgressPolicy } from "../egress-policy";
+import { resourceName, type ContainerRole } from "../naming";
+import type { BottlePlan } from "../plan-types";
+import type { TokenSource } from "../token-source";
+import { bottleLabels, namespaceOf } from "./names";
+import { networkPolicies } from "./network-policies";
+import { configMapArgs, deploymentArgs, namespaceArgs, secretArgs, servedRoles, serviceArgs, type DeploymentRefs } from "./objects";
+import type { KubernetesSettings } from "./settings";
+
+export interface KubernetesBottleArgs {
+  readonly plan: BottlePlan;
+  readonly settings: KubernetesSettings;
+  /** The proxy image as the cluster pulls it, its pull policy, and (local build) its id. */
+  readonly proxyImage: { readonly ref: pulumi.Input<string>; readonly pullPolicy: string; readonly id?: pulumi.Input<string> };
+  readonly tokens: Pick<TokenSource, "secret">;
+  readonly provider: k8s.Provider;
+  /** The stack's shared namespace, when `kubernetes.namespace` names one. */
+  readonly sharedNamespace?: k8s.core.v1.Namespace;
+}
+
+export interface KubernetesBottleOutputs {
+  readonly backend: pulumi.Output<"kubernetes">;
+  readonly enter: pulumi.Output<string>;
+  readonly auditLog: pulumi.Output<string>;
+  readonly list: pulumi.Output<string>;
+  readonly namespace: pulumi.Output<string>;
+  readonly deployments: pulumi.Output<Partial<Record<ContainerRole, string>>>;
+  readonly services: pulumi.Output<Partial<Record<ContainerRole, string>>>;
+  readonly egressPolicy: pulumi.Output<EgressPolicy>;
+}
+
+export class KubernetesBottle extends pulumi.ComponentResource {
+  readonly plan: BottlePlan;
+  readonly ca: Ca;
+  readonly deployments: Readonly<Partial<Record<ContainerRole, k8s.apps.v1.Deployment>>>;
+  readonly outputs: KubernetesBottleOutputs;
+  /** Every resource the bottle declared, for callers that wait until all are registered. */
+  readonly resources: readonly pulumi.CustomResource[];
+
+  constructor(name: string, args: KubernetesBottleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("bot-bottle:index:KubernetesBottle", name, {}, opts);
+    const { plan, settings } = args;
+    this.plan = plan;
+    this.ca = declareCa(plan.ca, this);
+    const base = { parent: this, provider: args.provider };
+    const namespace = args.sharedNamespace ?? new k8s.core.v1.Namespace(resourceName(plan.name, "namespace"),
+      namespaceArgs(namespaceOf(plan.name, settings), bottleLabels(plan.name)), { ...base, deleteBeforeReplace: true });
+    // fixed names: a replacement must delete the old object first; all live in the namespace
+    const inNamespace = { ...base, dependsOn: [namespace] };
+    const named = { ...inNamespace, deleteBeforeReplace: true };
+
+    const proxy = required(plan.containers.find((c) => c.role === "egress-proxy"), "proxy container");
+    const secretInput = secretArgs(plan, proxy, { caKeyPem: caKeyPem(this.ca), token: (ref) => args.tokens.secret(ref) }, settings);
+    const secret = new k8s.core.v1.Secret(
+      resourceName(plan.name, "egress-proxy", "-secrets"),
+      { ...secretInput, stringData: pulumi.secret(secretInput.stringData ?? {}) },
+      { ...inNamespace, additionalSecretOutputs: ["data", "stringData"] },
+    );
+    const configMaps: Partial<Record<ContainerRole, k8s.core.v1.ConfigMap>> = {};
+    for (const c of plan.containers) {
+      if (c.uploads.length === 0) continue;
+      configMaps[c.role] = new k8s.core.v1.ConfigMap(resourceName(plan.name, c.role, "-files"), configMapArgs(plan, c, this.ca.cert.certPem, settings), inNamespace);
+    }
+    const services: Partial<Record<ContainerRole, k8s.core.v1.Service>> = {};
+    for (const role of servedRoles(plan)) {
+      services[role] = new k8s.core.v1.Service(resourceName(plan.name, role, "-service"), serviceArgs(plan, role, settings), named);
+    }
+    const refs: DeploymentRefs = {
+      proxyImage: args.proxyImage.ref,
+      ...(args.proxyImage.id !== undefined ? { proxyImageId: args.proxyImage.id } : {}),
+      configMapName: (role) => required(configMaps[role], `ConfigMap of ${role}`).metadata.name,
+      secretName: secret.metadata.name,
+      serviceIp: (role) => required(services[role], `Service of ${role}`).spec.clusterIP,
+    };
+    const podOptions = {
+      imagePullPolicy: settings.image_pull_policy,
+      proxyImagePullPolicy: args.proxyImage.pullPolicy,
+      pipelockInBottle: plan.pipelockConfig !== undefined,
+    };
+    const deployments: Partial<Record<ContainerRole, k8s.apps.v1.Deployment>> = {};
+    for (const c of plan.containers) {
+      deployments[c.role] = new k8s.apps.v1.Deployment(resourceName(plan.name, c.role), deploymentArgs(plan, c, refs, settings, podOptions), named);
+    }
+    this.deployments = deployments;
+    const policies = networkPolicies(plan, settings).map((p) =>
+      new k8s.networking.v1.NetworkPolicy(resourceName(plan.name, "policy", `-${p.id}`), p.args, named));
+    this.resources = [
+      this.ca.key, this.ca.cert, ...(args.sharedNamespace ? [] : [namespace]), secret,
+      ...Object.values(configMaps), ...Object.values(services), ...Object.values(deployments), ...policies,
+    ];
+
+    this.outputs = outputsOf(plan, namespace, deployments, services);
+    this.registerOutputs({ ...this.outputs });
+  }
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal: ${what} is not declared`);
+  return value;
+}
+
+function outputsOf(
+  { commands, egressPolicy }: BottlePlan,
+  namespace: k8s.core.v1.Namespace,
+  deployments: Partial<Record<ContainerRole, k8s.apps.v1.Deployment>>,
+  services: Partial<Record<ContainerRole, k8s.core.v1.Service>>,
+): KubernetesBottleOutputs {
+  const names = (m: Partial<Record<ContainerRole, { metadata: pulumi.Output<k8s.types.output.meta.v1.ObjectMeta> }>>) =>
+    pulumi.all(Object.fromEntries(Object.entries(m).map(([k, r]) => [k, r.metadata.name]))) as pulumi.Output<Partial<Record<ContainerRole, string>>>;
+  // the commands wait for the Deployments, so a shown command names something that exists
+  const after = <T>(value: T) => pulumi.all(Object.values(deployments).map((d) => d.metadata.name)).apply(() => value);
+  return {
+    backend: pulumi.output("kubernetes" as const),
+    enter: after(commands.enter),
+    auditLog: after(commands.auditLog),
+    list: after(commands.list),
+    namespace: namespace.metadata.name,
+    deployments: names(deployments),
+    services: names(services),
+    egressPolicy: pulumi.output(egressPolicy),
+  };
+}
