@@ -29,6 +29,8 @@ const NO_CONFIG = z.strictObject({});
 
 export interface ResourceCheckContext<C> {
   readonly resourceName: string;
+  /** The resource's type token, for policies on several types. */
+  readonly resourceType: string;
   readonly config: C;
   readonly report: (message: string) => void;
 }
@@ -82,9 +84,9 @@ function described(spec: PolicyInfo & { readonly config?: ConfigSchema }) {
   };
 }
 
-/** A policy on every resource of `type`; `check` reads `props` through resource-view.ts. */
+/** A policy on every resource of `type` (or of each type listed); `check` reads `props` through resource-view.ts. */
 export function resourcePolicy<S extends ConfigSchema = typeof NO_CONFIG>(spec: PolicyInfo & {
-  readonly type: string;
+  readonly type: string | readonly string[];
   readonly config?: S;
   readonly check: (props: Props, ctx: ResourceCheckContext<z.output<S>>) => void;
 }): ResourceValidationPolicy {
@@ -92,10 +94,10 @@ export function resourcePolicy<S extends ConfigSchema = typeof NO_CONFIG>(spec: 
   return {
     ...described(spec),
     validateResource: (args, reportViolation: ReportViolation) => {
-      if (args.type !== spec.type) return;
+      if (typeof spec.type === "string" ? args.type !== spec.type : !spec.type.includes(args.type)) return;
       const config = parseConfig(spec.name, schema, args.getConfig()) as z.output<S>;
       const props: Props = args.props;
-      failClosed(`resource ${args.name}`, (m) => reportViolation(m), () => spec.check(props, { resourceName: args.name, config, report: (m) => reportViolation(m) }));
+      failClosed(`resource ${args.name}`, (m) => reportViolation(m), () => spec.check(props, { resourceName: args.name, resourceType: args.type, config, report: (m) => reportViolation(m) }));
     },
   };
 }

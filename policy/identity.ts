@@ -7,6 +7,7 @@
  * fallback. A resource with neither is still checked by every policy that applies to any
  * container; messages then name it by its Pulumi and Docker names.
  */
+import { z } from "zod";
 import { containerField, labelMap, networkField, type Props } from "./resource-view";
 
 export const LABEL_BOTTLE = "bot-bottle.bottle";
@@ -49,6 +50,13 @@ export function identifyContainer(props: Props, resourceName: string): Identity<
 export function identifyNetwork(props: Props, resourceName: string): Identity<NetworkRole> {
   const dockerName = networkField(props, "name");
   return { resourceName, ...(dockerName !== undefined ? { dockerName } : {}), ...fromNames(NETWORK_ROLES, labelMap(networkField(props, "labels")), dockerName) };
+}
+
+/** A Kubernetes object of a bottle (its ConfigMap), by its labels; it has no Docker name. */
+export function identifyConfigMap(props: Props, resourceName: string): Identity<ContainerRole> {
+  const parsed = z.record(z.string(), z.string()).safeParse((props.metadata as { labels?: unknown } | undefined)?.labels);
+  const labels = parsed.success ? parsed.data : {};
+  return { resourceName, ...fromNames(CONTAINER_ROLES, labels, undefined) };
 }
 
 /** `bottle "dev", agent container bb-dev-agent`, or the names of an unlabelled container. */

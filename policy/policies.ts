@@ -9,6 +9,7 @@ import {
   agentInternalNetworkOnly, dropAllCapabilities, imagesPinned, noHostMounts, noHostNamespaces, noNewPrivileges, noPublishedPorts,
   nonRootUser, notPrivileged,
 } from "./container-policies";
+import { kubernetesIsolation, kubernetesPodHardening } from "./kubernetes-policies";
 import { pipelockNotBypassed } from "./pipelock-policy";
 import { requestInspectionBlocks, routeAuthExactHost, routeAuthScoped, routeAuthTlsOnly } from "./route-policies";
 import { isolationTopology } from "./topology-policy";
@@ -32,4 +33,6 @@ export const policies: Policies = [
   requestInspectionBlocks,
   caValidity,
   isolationTopology,
+  kubernetesPodHardening,
+  kubernetesIsolation,
 ];
