@@ -127,6 +127,7 @@ describe("Kubernetes backend under Pulumi mocks", function () {
       const [agent] = pod.containers;
       assert.equal(pod.automountServiceAccountToken, false);
       assert.equal(pod.enableServiceLinks, false);
+      assert.equal(pod.terminationGracePeriodSeconds, 10, "Docker's stop timeout, not Kubernetes' 30 s");
       assert.deepEqual(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
       assert.deepEqual(agent.securityContext, {
         runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: false,

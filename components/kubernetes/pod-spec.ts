@@ -45,6 +45,7 @@ export interface PodOptions {
  * has one address, and the proxy's NetworkPolicy admits the agent's Pod alone.
  */
 const DOCKER_ONLY_ENV = new Set(["EGRESS_PROXY_AGENT_ALIAS"]);
+const STOP_GRACE_SECONDS = 10;
 /** Writable scratch for the roles whose root filesystem is read-only. */
 const SCRATCH = "/tmp";
 
@@ -162,6 +163,9 @@ export function podSpec(c: ContainerPlan, refs: PodRefs, options: PodOptions): P
     volumes,
     automountServiceAccountToken: false,
     enableServiceLinks: false,
+    // Docker's stop timeout: an agent's `sleep` as PID 1 ignores SIGTERM and would hold every
+    // delete or restart for Kubernetes' default 30 s
+    terminationGracePeriodSeconds: STOP_GRACE_SECONDS,
     securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
     ...(aliases.length > 0 ? { hostAliases: aliases } : {}),
     // pipelock alone resolves names; the others reach what they need by host alias

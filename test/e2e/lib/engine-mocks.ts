@@ -66,7 +66,7 @@ function keyOf(type: string, name: string): string {
 }
 
 /** Unwrap Pulumi's secret envelopes, collecting the secret strings. */
-function unwrap(value: unknown, secrets: Set<string>, inSecret = false): unknown {
+export function unwrap(value: unknown, secrets: Set<string>, inSecret = false): unknown {
   if (pulumi.runtime.isRpcSecret(value)) return unwrap(pulumi.runtime.unwrapRpcSecret(value), secrets, true);
   if (Array.isArray(value)) return value.map((v) => unwrap(v, secrets, inSecret));
   if (value !== null && typeof value === "object") {

@@ -1,11 +1,18 @@
 /**
  * Runs the real program (`defineBottles` from components/) under Pulumi mocks that apply it to
- * the local engine: the equivalent of `pulumi up` for this suite. Each call is one apply; the
+ * the local engine or cluster: the equivalent of `pulumi up` for the e2e suites. Each call is one apply; the
  * same EngineMocks carries state from one apply to the next.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as pulumiSettings from "@pulumi/pulumi/runtime/settings";
-import type { EngineMocks } from "./engine-mocks";
+/** What an applier under mocks gives `applyProgram` (EngineMocks for Docker, KubeMocks for a cluster). */
+export interface ApplierMocks extends pulumi.runtime.Mocks {
+  readonly failures: Error[];
+  redact(text: string): string;
+  recordOptions(type: string, name: string, opts: { deleteBeforeReplace: boolean }): void;
+  beginApply(): void;
+  finishApply(): Promise<void>;
+}
 
 /** Drains Pulumi's RPC queue (an @internal export, not in the typings; absent → resolved). */
 function waitForRPCs(): Promise<void> {
@@ -25,7 +32,7 @@ function withDeadline<T>(what: string, p: Promise<T>, ms: number): Promise<T> {
 }
 
 /** Apply `config` (the shape of `bot-bottle:*`) with `tokens` as its secrets; returns the stack outputs. */
-export async function applyProgram(mocks: EngineMocks, config: unknown, tokens: Record<string, string>): Promise<Record<string, unknown>> {
+export async function applyProgram(mocks: ApplierMocks, config: unknown, tokens: Record<string, string>): Promise<Record<string, unknown>> {
   await pulumi.runtime.setMocks(mocks, "bot-bottle", "e2e", false);
   // loaded after setMocks, as Pulumi programs under mocks must be
   const components = await import("../../../components");
