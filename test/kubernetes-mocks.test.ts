@@ -243,6 +243,12 @@ describe("Kubernetes backend under Pulumi mocks", function () {
       assert.equal(Object.fromEntries((pod.containers[0].env as Obj[]).map((e) => [e.name, e.value])).HTTPS_PROXY, "http://10.20.30.40:8888");
     });
 
+    it("declares nothing of Kubernetes for a stack whose bottles all run on Docker", async () => {
+      const { resources } = await run({ bottles: [bottle("plain")], kubernetes: { context: "unused" } });
+      assert.deepEqual(resources.filter((r) => r.type.includes("kubernetes")).map((r) => r.type), []);
+      assert.equal(count(resources, "docker:index/container:Container"), 3);
+    });
+
     it("mixes backends in one stack: each bottle where it says", async () => {
       const { resources } = await run({ bottles: [bottle("here"), bottle("there", { backend: "kubernetes" })] });
       assert.equal(count(resources, "bot-bottle:index:Bottle"), 1);
