@@ -6,7 +6,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { caKeyPem, declareCa, type Ca } from "./bottle-ca";
-import type { EgressPolicy } from "./egress-policy";
+import { commonOutputs, namesByRole, type CommonBottleOutputs } from "./bottle-outputs";
 import type { ContainerRole, NetworkRole } from "./naming";
 import type { BottlePlan, ContainerPlan, EnvVar, FileContent, NetworkRef } from "./plan-types";
 import type { TokenSource } from "./token-source";
@@ -21,15 +21,9 @@ export interface BottleArgs {
 }
 
 /** What a user needs to use a bottle; exported per bottle by the stack. */
-export interface BottleOutputs {
-  readonly backend: pulumi.Output<"docker">;
-  readonly enter: pulumi.Output<string>;
-  readonly auditLog: pulumi.Output<string>;
-  readonly list: pulumi.Output<string>;
+export interface BottleOutputs extends CommonBottleOutputs<"docker"> {
   readonly containers: pulumi.Output<Partial<Record<ContainerRole, string>>>;
   readonly networks: pulumi.Output<Partial<Record<NetworkRole, string>>>;
-  /** What the agent can reach, route by route (`token_ref` names, never values). */
-  readonly egressPolicy: pulumi.Output<EgressPolicy>;
 }
 
 function labelInputs(labels: Readonly<Record<string, string>>): { label: string; value: string }[] {
@@ -136,23 +130,13 @@ export class Bottle extends pulumi.ComponentResource {
 }
 
 function outputsOf(
-  { commands, egressPolicy }: BottlePlan,
+  plan: BottlePlan,
   containers: Partial<Record<ContainerRole, docker.Container>>,
   networks: Partial<Record<NetworkRole, docker.Network>>,
 ): BottleOutputs {
-  const names = <K extends string>(m: Partial<Record<K, { name: pulumi.Output<string> }>>) =>
-    pulumi.all(Object.fromEntries(Object.entries(m).map(([k, r]) => [k, (r as { name: pulumi.Output<string> }).name]))) as pulumi.Output<
-      Partial<Record<K, string>>
-    >;
-  // the commands wait for the containers, so a shown command names something that exists
-  const after = <T>(value: T) => pulumi.all(Object.values(containers).map((c) => c?.id)).apply(() => value);
   return {
-    backend: pulumi.output("docker" as const),
-    enter: after(commands.enter),
-    auditLog: after(commands.auditLog),
-    list: after(commands.list),
-    containers: names(containers),
-    networks: names(networks),
-    egressPolicy: pulumi.output(egressPolicy),
+    ...commonOutputs("docker", plan, Object.values(containers).map((c) => c?.id)),
+    containers: namesByRole(containers, (c) => c.name),
+    networks: namesByRole(networks, (n) => n.name),
   };
 }

@@ -7,8 +7,8 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, containsSecret, fakeClusterIp, installMocks, isSecret, plainOccurrences, recorded,
-  unwrapSecrets, valueOf, type Recorded,
+  FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, containsSecret, fakeClusterIp, installMocks, isSecret, plainOccurrences,
+  unwrapSecrets, valueOf, runProgram, type Recorded,
 } from "./components/mock-harness";
 import { bottle } from "./components/fixtures";
 import { FAKE_TOKENS, FAKE_TOKENS_BY_REF, LEAK_MARKER } from "./helpers/fake-tokens";
@@ -29,12 +29,8 @@ const T = {
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- manifests read in assertions
 
-async function run(config: unknown): Promise<{ defined: ReturnType<Components["defineBottles"]>; resources: Recorded[] }> {
-  const before = recorded.length;
-  const defined = c.defineBottles(config, c.tokensFromRecord(FAKE_TOKENS_BY_REF), { proxyContext: "/nonexistent/proxy" });
-  const all = Object.values(defined.bottles).flatMap((b) => [b.urn, ...b.resources.map((r) => r.id)]);
-  await valueOf(pulumi.all([...(defined.proxyImage ? [defined.proxyImage.id] : []), ...all]));
-  return { defined, resources: recorded.slice(before) };
+function run(config: unknown): ReturnType<typeof runProgram> {
+  return runProgram(c, config, FAKE_TOKENS_BY_REF);
 }
 
 function kube(...bottles: ReturnType<typeof bottle>[]) {

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
   FAKE_CA_KEY, FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, containsSecret, installMocks, isSecret, plainOccurrences, recorded,
-  unwrapSecrets, valueOf, type Recorded,
+  unwrapSecrets, valueOf, runProgram, type Recorded,
 } from "./components/mock-harness";
 import { bottle, stack } from "./components/fixtures";
 import { FAKE_TOKENS, FAKE_TOKENS_BY_REF, LEAK_MARKER } from "./helpers/fake-tokens";
@@ -25,12 +25,8 @@ const CONTAINER = "docker:index/container:Container";
 const NETWORK = "docker:index/network:Network";
 
 /** Run the program for `config` and wait until every resource it declared is registered. */
-async function run(config: unknown): Promise<{ defined: ReturnType<Components["defineBottles"]>; resources: Recorded[] }> {
-  const before = recorded.length;
-  const defined = c.defineBottles(config, c.tokensFromRecord(FAKE_TOKENS_BY_REF), { proxyContext: "/nonexistent/proxy" });
-  const all = Object.values(defined.bottles).flatMap((b) => [b.urn, ...b.resources.map((r) => r.id)]);
-  await valueOf(pulumi.all([...(defined.proxyImage ? [defined.proxyImage.id] : []), ...all]));
-  return { defined, resources: recorded.slice(before) };
+function run(config: unknown): ReturnType<typeof runProgram> {
+  return runProgram(c, config, FAKE_TOKENS_BY_REF);
 }
 
 const named = (resources: Recorded[], type: string, name: string): Recorded => {

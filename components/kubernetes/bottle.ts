@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { caKeyPem, declareCa, type Ca } from "../bottle-ca";
-import type { EgressPolicy } from "../egress-policy";
+import { commonOutputs, namesByRole, type CommonBottleOutputs } from "../bottle-outputs";
 import { resourceName, type ContainerRole } from "../naming";
 import type { BottlePlan } from "../plan-types";
 import type { TokenSource } from "../token-source";
@@ -26,15 +26,10 @@ export interface KubernetesBottleArgs {
   readonly sharedNamespace?: k8s.core.v1.Namespace;
 }
 
-export interface KubernetesBottleOutputs {
-  readonly backend: pulumi.Output<"kubernetes">;
-  readonly enter: pulumi.Output<string>;
-  readonly auditLog: pulumi.Output<string>;
-  readonly list: pulumi.Output<string>;
+export interface KubernetesBottleOutputs extends CommonBottleOutputs<"kubernetes"> {
   readonly namespace: pulumi.Output<string>;
   readonly deployments: pulumi.Output<Partial<Record<ContainerRole, string>>>;
   readonly services: pulumi.Output<Partial<Record<ContainerRole, string>>>;
-  readonly egressPolicy: pulumi.Output<EgressPolicy>;
 }
 
 export class KubernetesBottle extends pulumi.ComponentResource {
@@ -108,23 +103,15 @@ function required<T>(value: T | undefined, what: string): T {
 }
 
 function outputsOf(
-  { commands, egressPolicy }: BottlePlan,
+  plan: BottlePlan,
   namespace: k8s.core.v1.Namespace,
   deployments: Partial<Record<ContainerRole, k8s.apps.v1.Deployment>>,
   services: Partial<Record<ContainerRole, k8s.core.v1.Service>>,
 ): KubernetesBottleOutputs {
-  const names = (m: Partial<Record<ContainerRole, { metadata: pulumi.Output<k8s.types.output.meta.v1.ObjectMeta> }>>) =>
-    pulumi.all(Object.fromEntries(Object.entries(m).map(([k, r]) => [k, r.metadata.name]))) as pulumi.Output<Partial<Record<ContainerRole, string>>>;
-  // the commands wait for the Deployments, so a shown command names something that exists
-  const after = <T>(value: T) => pulumi.all(Object.values(deployments).map((d) => d.metadata.name)).apply(() => value);
   return {
-    backend: pulumi.output("kubernetes" as const),
-    enter: after(commands.enter),
-    auditLog: after(commands.auditLog),
-    list: after(commands.list),
+    ...commonOutputs("kubernetes", plan, Object.values(deployments).map((d) => d?.metadata.name)),
     namespace: namespace.metadata.name,
-    deployments: names(deployments),
-    services: names(services),
-    egressPolicy: pulumi.output(egressPolicy),
+    deployments: namesByRole(deployments, (d) => d.metadata.name),
+    services: namesByRole(services, (s) => s.metadata.name),
   };
 }

@@ -107,3 +107,18 @@ export function unwrapSecrets(value: unknown): unknown {
   }
   return value;
 }
+
+type Components = typeof import("../../components");
+export type Defined = ReturnType<Components["defineBottles"]>;
+
+/**
+ * Run the program `c` (loaded after installMocks) for `config` with `tokens`, and wait until
+ * every resource it declared is registered; returns them in order.
+ */
+export async function runProgram(c: Components, config: unknown, tokens: Readonly<Record<string, string>>): Promise<{ defined: Defined; resources: Recorded[] }> {
+  const before = recorded.length;
+  const defined = c.defineBottles(config, c.tokensFromRecord(tokens), { proxyContext: "/nonexistent/proxy" });
+  const all = Object.values(defined.bottles).flatMap((b) => [b.urn, ...b.resources.map((r) => r.id)]);
+  await valueOf(pulumi.all([...(defined.proxyImage ? [defined.proxyImage.id] : []), ...all]));
+  return { defined, resources: recorded.slice(before) };
+}

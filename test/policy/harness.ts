@@ -12,8 +12,7 @@ import type {
   EnforcementLevel, PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
 } from "../../policy/node_modules/@pulumi/policy";
 import { PACK_NAME, policies } from "../../policy/policies";
-import { installMocks, recorded, unwrapSecrets, valueOf } from "../components/mock-harness";
-import * as pulumi from "@pulumi/pulumi";
+import { installMocks, runProgram, unwrapSecrets } from "../components/mock-harness";
 
 /** @pulumi/policy 1.21 exports these at run time; its proxy.d.ts declares none of them. */
 const sdk = policySdk as unknown as {
@@ -69,12 +68,8 @@ function urnOf(type: string, name: string): string {
 
 /** Run the real program for `config` under mocks; every resource it registered, in order. */
 export async function record(config: unknown): Promise<Res[]> {
-  const c = await program();
-  const before = recorded.length;
-  const defined = c.defineBottles(config, c.tokensFromRecord(POLICY_TEST_TOKENS), { proxyContext: "/nonexistent/proxy" });
-  const ids = Object.values(defined.bottles).flatMap((b) => [b.urn, ...b.resources.map((r) => r.id)]);
-  await valueOf(pulumi.all([...(defined.proxyImage ? [defined.proxyImage.id] : []), ...ids]));
-  return recorded.slice(before).map((r) => ({ type: r.type, name: r.name, urn: urnOf(r.type, r.name), inputs: unwrapSecrets(r.inputs) as Record<string, unknown> }));
+  const { resources } = await runProgram(await program(), config, POLICY_TEST_TOKENS);
+  return resources.map((r) => ({ type: r.type, name: r.name, urn: urnOf(r.type, r.name), inputs: unwrapSecrets(r.inputs) as Record<string, unknown> }));
 }
 
 /** A deep copy of `resources` with `change` applied to the inputs of the resource named `name` (which must exist). */

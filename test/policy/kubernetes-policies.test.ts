@@ -23,33 +23,39 @@ describe("policy pack: the Kubernetes backend", function () {
     assert.deepEqual(mandatory, []);
   });
 
-  it("reports a Pod that shares the node's network, mounts a host path, a service account token, or may escalate", async () => {
-    const loosened = mutate(kube, "demo-agent", (i) => {
-      const pod = (i as Obj).spec.template.spec;
-      pod.hostNetwork = true;
-      pod.automountServiceAccountToken = true;
-      pod.volumes.push({ name: "root", hostPath: { path: "/" } });
-      pod.containers[0].securityContext.allowPrivilegeEscalation = true;
-    });
-    const found = of(await runPack(loosened), "bottle-kubernetes-pod-hardening").map((v) => v.message);
-    for (const what of ["hostNetwork: true", "mounts a host path (volume root)", "mounts a service account token", "may gain privileges"]) {
-      assert.ok(found.some((m) => m.startsWith('bottle "demo", agent Deployment bb-demo-agent') && m.includes(what)), `${what}: ${JSON.stringify(found)}`);
-    }
+  describe("bottle-kubernetes-pod-hardening", () => {
+    it("reports a Pod that shares the node's network, mounts a host path, a service account token, or may escalate", async () => {
+      const loosened = mutate(kube, "demo-agent", (i) => {
+        const pod = (i as Obj).spec.template.spec;
+        pod.hostNetwork = true;
+        pod.automountServiceAccountToken = true;
+        pod.volumes.push({ name: "root", hostPath: { path: "/" } });
+        pod.containers[0].securityContext.allowPrivilegeEscalation = true;
+      });
+      const found = of(await runPack(loosened), "bottle-kubernetes-pod-hardening").map((v) => v.message);
+      for (const what of ["hostNetwork: true", "mounts a host path (volume root)", "mounts a service account token", "may gain privileges"]) {
+        assert.ok(found.some((m) => m.startsWith('bottle "demo", agent Deployment bb-demo-agent') && m.includes(what)), `${what}: ${JSON.stringify(found)}`);
+      }
   });
 
-  it("reports a bottle without its default-deny policy, or an agent policy that opens more than the proxy", async () => {
-    const noDeny = kube.filter((r) => r.name !== "demo-policy-default-deny");
-    assert.ok(of(await runPack(noDeny), "bottle-kubernetes-isolation").some((v) => v.message.includes("no NetworkPolicy that denies all")));
-    const wide = mutate(kube, "demo-policy-agent", (i) => {
-      (i as Obj).spec.egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] });
-    });
-    assert.deepEqual(of(await runPack(wide), "bottle-kubernetes-isolation").map((v) => v.message), [
-      'bottle "demo": a NetworkPolicy lets the agent reach more than its egress proxy. Fix: no stack setting declares this; the KubernetesBottle component never does (components/kubernetes/pod-spec.ts), so remove the code change or transformation that adds it.',
-    ]);
-    const open = mutate(kube, "demo-policy-egress-proxy", (i) => {
-      (i as Obj).spec.ingress = [{ ports: [{ protocol: "TCP", port: 8080 }] }];
-    });
-    assert.ok(of(await runPack(open), "bottle-kubernetes-isolation").some((v) => v.message.includes("lets more than the agent reach the egress proxy")));
+  });
+
+  describe("bottle-kubernetes-isolation", () => {
+    it("reports a bottle without its default-deny policy, or an agent policy that opens more than the proxy", async () => {
+      const noDeny = kube.filter((r) => r.name !== "demo-policy-default-deny");
+      assert.ok(of(await runPack(noDeny), "bottle-kubernetes-isolation").some((v) => v.message.includes("no NetworkPolicy that denies all")));
+      const wide = mutate(kube, "demo-policy-agent", (i) => {
+        (i as Obj).spec.egress.push({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] });
+      });
+      assert.deepEqual(of(await runPack(wide), "bottle-kubernetes-isolation").map((v) => v.message), [
+        'bottle "demo": a NetworkPolicy lets the agent reach more than its egress proxy. Fix: no stack setting declares this; the KubernetesBottle component never does (components/kubernetes/pod-spec.ts), so remove the code change or transformation that adds it.',
+      ]);
+      const open = mutate(kube, "demo-policy-egress-proxy", (i) => {
+        (i as Obj).spec.ingress = [{ ports: [{ protocol: "TCP", port: 8080 }] }];
+      });
+      assert.ok(of(await runPack(open), "bottle-kubernetes-isolation").some((v) => v.message.includes("lets more than the agent reach the egress proxy")));
+  });
+
   });
 
   it("checks the routes in the proxy's ConfigMap as in its Docker upload", async () => {
