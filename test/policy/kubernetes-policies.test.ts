@@ -36,8 +36,7 @@ describe("policy pack: the Kubernetes backend", function () {
       for (const what of ["hostNetwork: true", "mounts a host path (volume root)", "mounts a service account token", "may gain privileges"]) {
         assert.ok(found.some((m) => m.startsWith('bottle "demo", agent Deployment bb-demo-agent') && m.includes(what)), `${what}: ${JSON.stringify(found)}`);
       }
-  });
-
+    });
   });
 
   describe("bottle-kubernetes-isolation", () => {
@@ -54,8 +53,7 @@ describe("policy pack: the Kubernetes backend", function () {
         (i as Obj).spec.ingress = [{ ports: [{ protocol: "TCP", port: 8080 }] }];
       });
       assert.ok(of(await runPack(open), "bottle-kubernetes-isolation").some((v) => v.message.includes("lets more than the agent reach the egress proxy")));
-  });
-
+    });
   });
 
   it("checks the routes in the proxy's ConfigMap as in its Docker upload", async () => {
