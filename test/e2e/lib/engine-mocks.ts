@@ -18,14 +18,17 @@
  * Secret inputs arrive wrapped; they are unwrapped for the engine and remembered so that every
  * error this file raises is redacted. Nothing here prints an input value.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { applyImage } from "./apply-image";
 import { createContainer, deleteContainer, updateContainer } from "./apply-container";
 import { createNetwork, deleteNetwork, type Applied } from "./apply-network";
 import { createPrivateKey, createSelfSignedCert } from "./apply-tls";
 import { api } from "./engine-api";
 import { diffAgainstRead, diffUnread, readContainer, readNetwork, type FieldChange, type ReadState } from "./provider-readback";
+import { QueuedApplier, keyOf, unwrap, type Action, type JournalEntry } from "./queued-applier";
 import { StrictInputs } from "./strict-inputs";
+
+export type { Action, JournalEntry };
 
 export const TYPES = {
   network: "docker:index/network:Network",
@@ -34,8 +37,6 @@ export const TYPES = {
   privateKey: "tls:index/privateKey:PrivateKey",
   selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
 } as const;
-
-export type Action = "create" | "same" | "update" | "replace" | "delete";
 
 export interface LiveResource {
   readonly key: string;
@@ -48,54 +49,13 @@ export interface LiveResource {
   read: ReadState;
 }
 
-export interface JournalEntry {
-  action: Action;
-  type: string;
-  name: string;
-  id: string;
-  /** For an update or a replace: the changed fields (names only). */
-  fields?: string[];
-}
-
 export interface ResourceOptionsSeen {
   deleteBeforeReplace: boolean;
 }
 
-function keyOf(type: string, name: string): string {
-  return `${type}::${name}`;
-}
-
-/** Unwrap Pulumi's secret envelopes, collecting the secret strings. */
-export function unwrap(value: unknown, secrets: Set<string>, inSecret = false): unknown {
-  if (pulumi.runtime.isRpcSecret(value)) return unwrap(pulumi.runtime.unwrapRpcSecret(value), secrets, true);
-  if (Array.isArray(value)) return value.map((v) => unwrap(v, secrets, inSecret));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, unwrap(v, secrets, inSecret)]));
-  }
-  if (inSecret && typeof value === "string" && value.length >= 8) secrets.add(value);
-  return value;
-}
-
-export class EngineMocks implements pulumi.runtime.Mocks {
-  private readonly live = new Map<string, LiveResource>();
-  /** Keys in creation order; teardown walks it backwards. */
-  private order: string[] = [];
-  private seen = new Set<string>();
-  private queue: Promise<unknown> = Promise.resolve();
-  private readonly secrets = new Set<string>();
+export class EngineMocks extends QueuedApplier<LiveResource> {
   /** Options the program gave each resource (recorded by run-program's stack transformation). */
   readonly options = new Map<string, ResourceOptionsSeen>();
-  /** What each apply did, in order: tests assert on it. */
-  readonly journal: JournalEntry[] = [];
-  /** Errors raised while applying (Pulumi may swallow a rejected registration). */
-  readonly failures: Error[] = [];
-
-  /** Replace every secret value seen so far by `[secret]`. */
-  redact = (text: string): string => {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join("[secret]");
-    return out;
-  };
 
   recordOptions(type: string, name: string, opts: ResourceOptionsSeen): void {
     this.options.set(keyOf(type, name), opts);
@@ -111,31 +71,9 @@ export class EngineMocks implements pulumi.runtime.Mocks {
     return this.order.map((k) => this.live.get(k)).filter((r): r is LiveResource => r !== undefined);
   }
 
-  beginApply(): void {
-    this.seen = new Set();
-    this.failures.length = 0;
-  }
-
-  call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-    throw new Error(`e2e applier: the program invoked ${args.token}, which this applier does not implement`);
-  }
-
-  newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-    // components (the stack, Bottle) have no engine side
-    if (!args.custom) return Promise.resolve({ id: undefined, state: {} });
-    const run = this.queue.then(() => this.apply(args));
-    this.queue = run.catch(() => undefined);
-    return run.catch((e: unknown) => {
-      const err = new Error(this.redact(e instanceof Error ? e.message : String(e)));
-      this.failures.push(err);
-      throw err;
-    });
-  }
-
-  private async apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+  protected async apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
     const key = keyOf(args.type, args.name);
-    if (this.seen.has(key)) throw new Error(`${key}: declared twice in one apply`);
-    this.seen.add(key);
+    this.declare(key);
     const inputs = unwrap(args.inputs, this.secrets) as Record<string, unknown>;
     const prior = this.live.get(key);
     const changes = prior ? this.changes(prior, inputs) : [];
@@ -162,8 +100,7 @@ export class EngineMocks implements pulumi.runtime.Mocks {
     if (prior && !deleteFirst) await this.remove(prior);
     const read = await this.readBack(args.type, applied.id, inputs);
     const state = { ...applied.state, ...read };
-    this.live.set(key, { key, type: args.type, name: args.name, id: applied.id, inputs, state, read });
-    this.order = [...this.order.filter((k) => k !== key), key];
+    this.keep({ key, type: args.type, name: args.name, id: applied.id, inputs, state, read });
     this.journal.push(entry(prior ? "replace" : "create", applied.id));
     return { id: applied.id, state };
   }
@@ -212,7 +149,7 @@ export class EngineMocks implements pulumi.runtime.Mocks {
     }
   }
 
-  private async remove(r: LiveResource): Promise<void> {
+  protected async removeFromTarget(r: LiveResource): Promise<void> {
     switch (r.type) {
       case TYPES.container:
         await deleteContainer(r.id);
@@ -224,33 +161,5 @@ export class EngineMocks implements pulumi.runtime.Mocks {
       default:
         break;
     }
-    this.live.delete(r.key);
-    this.order = this.order.filter((k) => k !== r.key);
-    this.journal.push({ action: "delete", type: r.type, name: r.name, id: r.id });
-  }
-
-  /** After a program run: delete what it no longer declares, newest first. */
-  async finishApply(): Promise<void> {
-    await this.queue;
-    for (const key of [...this.order].reverse()) {
-      const r = this.live.get(key);
-      if (r && !this.seen.has(key)) await this.remove(r);
-    }
-  }
-
-  /** Delete everything, newest first; keeps going past errors and throws them together. */
-  async destroy(): Promise<void> {
-    await this.queue;
-    const errors: string[] = [];
-    for (const key of [...this.order].reverse()) {
-      const r = this.live.get(key);
-      if (!r) continue;
-      try {
-        await this.remove(r);
-      } catch (e) {
-        errors.push(this.redact(e instanceof Error ? e.message : String(e)));
-      }
-    }
-    if (errors.length) throw new Error(`teardown: ${errors.join("; ")}`);
   }
 }

@@ -20,9 +20,9 @@ import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyImage } from "./apply-image";
 import { createPrivateKey, createSelfSignedCert } from "./apply-tls";
-import { TYPES, unwrap, type Action, type JournalEntry } from "./engine-mocks";
+import { TYPES } from "./engine-mocks";
 import { importImages, kubectl } from "./kube-cli";
-import type { ApplierMocks } from "./run-program";
+import { QueuedApplier, keyOf, unwrap, type Action, type JournalEntry } from "./queued-applier";
 import { StrictInputs } from "./strict-inputs";
 
 const PROVIDER = "pulumi:providers:kubernetes";
@@ -42,28 +42,9 @@ interface Live {
 
 type Manifest = Record<string, unknown> & { kind: string; metadata: { name?: string; namespace?: string } };
 
-export class KubeMocks implements ApplierMocks {
-  private readonly live = new Map<string, Live>();
-  private order: string[] = [];
-  private seen = new Set<string>();
-  private queue: Promise<unknown> = Promise.resolve();
-  private readonly secrets = new Set<string>();
-  readonly journal: JournalEntry[] = [];
-  readonly failures: Error[] = [];
-
-  redact = (text: string): string => {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join("[secret]");
-    return out;
-  };
-
+export class KubeMocks extends QueuedApplier<Live> {
   recordOptions(): void {
     // kubectl applies in place: deleteBeforeReplace matters only for the provider's replacements
-  }
-
-  beginApply(): void {
-    this.seen = new Set();
-    this.failures.length = 0;
   }
 
   /** The live objects of a type, oldest first. */
@@ -71,25 +52,9 @@ export class KubeMocks implements ApplierMocks {
     return this.order.map((k) => this.live.get(k)).filter((r): r is Live => r?.type === type).map((r) => ({ name: r.name, state: r.state }));
   }
 
-  call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-    throw new Error(`kubernetes e2e applier: the program invoked ${args.token}, which this applier does not implement`);
-  }
-
-  newResource(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-    if (!args.custom) return Promise.resolve({ id: undefined, state: {} });
-    const run = this.queue.then(() => this.apply(args));
-    this.queue = run.catch(() => undefined);
-    return run.catch((e: unknown) => {
-      const err = new Error(this.redact(e instanceof Error ? e.message : String(e)));
-      this.failures.push(err);
-      throw err;
-    });
-  }
-
-  private async apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
-    const key = `${args.type}::${args.name}`;
-    if (this.seen.has(key)) throw new Error(`${key}: declared twice in one apply`);
-    this.seen.add(key);
+  protected async apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
+    const key = keyOf(args.type, args.name);
+    this.declare(key);
     const inputs = unwrap(args.inputs, this.secrets) as Record<string, unknown>;
     const text = JSON.stringify(inputs);
     const prior = this.live.get(key);
@@ -101,8 +66,7 @@ export class KubeMocks implements ApplierMocks {
     const autoNamed = args.type.startsWith("kubernetes:") && (inputs.metadata as { name?: string } | undefined)?.name === undefined;
     const applied = await this.create(args.type, args.name, inputs, autoNamed ? prior?.object?.name : undefined, prior !== undefined && autoNamed);
     if (prior && autoNamed) await this.remove(prior);
-    this.live.set(key, { key, type: args.type, name: args.name, inputs: text, ...applied });
-    this.order = [...this.order.filter((k) => k !== key), key];
+    this.keep({ key, type: args.type, name: args.name, inputs: text, ...applied });
     this.journal.push(entry(prior ? (autoNamed ? "replace" : "update") : "create", applied.id));
     return { id: applied.id, state: applied.state };
   }
@@ -133,38 +97,10 @@ export class KubeMocks implements ApplierMocks {
     return { id: `${ns ? `${ns}/` : ""}${objectName}`, state, object: { kind: manifest.kind, name: objectName, ...(ns ? { namespace: ns } : {}) } };
   }
 
-  private async remove(r: Live): Promise<void> {
-    if (r.object) {
-      const { kind, name, namespace } = r.object;
-      await kubectl(["delete", kind, name, ...(namespace ? ["-n", namespace] : []), "--ignore-not-found", "--wait=true", "--timeout=120s"], { timeoutMs: 130_000 });
-    }
-    this.live.delete(r.key);
-    this.order = this.order.filter((k) => k !== r.key);
-    this.journal.push({ action: "delete", type: r.type, name: r.name, id: r.id });
-  }
-
-  async finishApply(): Promise<void> {
-    await this.queue;
-    for (const key of [...this.order].reverse()) {
-      const r = this.live.get(key);
-      if (r && !this.seen.has(key)) await this.remove(r);
-    }
-  }
-
-  /** Delete everything, newest first; keeps going past errors and throws them together. */
-  async destroy(): Promise<void> {
-    await this.queue;
-    const errors: string[] = [];
-    for (const key of [...this.order].reverse()) {
-      const r = this.live.get(key);
-      if (!r) continue;
-      try {
-        await this.remove(r);
-      } catch (e) {
-        errors.push(this.redact(e instanceof Error ? e.message : String(e)));
-      }
-    }
-    if (errors.length) throw new Error(`teardown: ${errors.join("; ")}`);
+  protected async removeFromTarget(r: Live): Promise<void> {
+    if (!r.object) return;
+    const { kind, name, namespace } = r.object;
+    await kubectl(["delete", kind, name, ...(namespace ? ["-n", namespace] : []), "--ignore-not-found", "--wait=true", "--timeout=120s"], { timeoutMs: 130_000 });
   }
 }
 
