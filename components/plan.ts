@@ -13,7 +13,7 @@ import { PIPELOCK_ALIAS, PIPELOCK_PORT, LABEL_BOTTLE } from "./constants";
 import { egressPolicy } from "./egress-policy";
 import { labelsFor, networkName, resourceName, containerName, type NetworkRole } from "./naming";
 import { planAgent, planPipelock, planProxy } from "./plan-containers";
-import { kubernetesCommands } from "./kubernetes/names";
+import { kubernetesCommands, namespaceOf } from "./kubernetes/names";
 import type { BottlePlan, ContainerPlan, NetworkPlan, NetworkRef, PlanTarget } from "./plan-types";
 import { renderPipelockConfig, type PipelockFile } from "./pipelock-config";
 import { renderRoutesFile } from "./routes-file";
@@ -89,7 +89,9 @@ export function planBottle(bottle: BottleConfig, index: number, target: PlanTarg
     egressPolicy: egressPolicy(
       routes.parsed,
       bottle.egress_proxy.routes,
-      pl.kind === "container" ? `pipelock container ${containerName(name, "pipelock")}` : `pipelock at ${pipelockUrl}`,
+      pl.kind !== "container" ? `pipelock at ${pipelockUrl}`
+        : target.backend === "kubernetes" ? `pipelock Deployment ${containerName(name, "pipelock")} in namespace ${namespaceOf(name, target.settings)}`
+        : `pipelock container ${containerName(name, "pipelock")}`,
     ),
     pipelockUrl,
     commands: target.backend === "kubernetes" ? kubernetesCommands(name, target.settings, pl.kind === "container") : {

@@ -196,7 +196,9 @@ describe("Kubernetes backend under Pulumi mocks", function () {
       assert.equal(await valueOf(o.list), "kubectl -n bb-solo get deployments,pods,services,networkpolicies,configmaps,secrets -l bot-bottle.bottle=solo");
       assert.equal(await valueOf(o.namespace), "bb-solo");
       assert.deepEqual(await valueOf(o.deployments), { agent: "bb-solo-agent", "egress-proxy": "bb-solo-egress-proxy", pipelock: "bb-solo-pipelock" });
-      assert.equal((await valueOf(o.egressPolicy)).routes.length, 4);
+      const policy = await valueOf(o.egressPolicy);
+      assert.equal(policy.routes.length, 4);
+      assert.equal(policy.via, "pipelock Deployment bb-solo-pipelock in namespace bb-solo");
     });
   });
 
