@@ -91,6 +91,7 @@ describe("Kubernetes backend under Pulumi mocks", function () {
         assert.equal(d.spec.strategy.type, "Recreate");
       }
       assert.equal(one(resources, T.service, "solo-egress-proxy-service").metadata.name, "bb-solo-egress-proxy");
+      assert.deepEqual(one(resources, T.service, "solo-egress-proxy-service").metadata.annotations, { "pulumi.com/skipAwait": "true" }, "the agent needs only the address");
       assert.equal(one(resources, T.service, "solo-pipelock-service").metadata.name, "bb-solo-pipelock");
     });
 

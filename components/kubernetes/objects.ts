@@ -87,10 +87,16 @@ export function servicePort(role: ContainerRole): number {
   return port;
 }
 
+/**
+ * The provider's wait for a Service (an endpoint, then a fixed 10 s) would hold back the agent,
+ * which needs only the cluster address assigned at creation; the role's Deployment is waited for.
+ */
+export const SERVICE_ANNOTATIONS = { "pulumi.com/skipAwait": "true" } as const;
+
 export function serviceArgs(plan: BottlePlan, role: ContainerRole, settings: Pick<KubernetesSettings, "namespace">): k8s.core.v1.ServiceArgs {
   const port = servicePort(role);
   return {
-    metadata: metadata(plan, role, settings, objectName(plan.name, role)),
+    metadata: { ...metadata(plan, role, settings, objectName(plan.name, role)), annotations: SERVICE_ANNOTATIONS },
     spec: { type: "ClusterIP", selector: podSelector(plan.name, role), ports: [{ name: "proxy", port, targetPort: port, protocol: "TCP" }] },
   };
 }
