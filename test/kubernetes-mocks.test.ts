@@ -188,6 +188,12 @@ describe("Kubernetes backend under Pulumi mocks", function () {
       assert.deepEqual(policy("pipelock").egress[0].to[0], { ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.0.0/16"] } });
     });
 
+    it("starts no Pod before the NetworkPolicies that seal it exist", () => {
+      const policies = resources.filter((r) => r.type === T.policy);
+      const lastPolicy = Math.max(...policies.map((r) => r.answeredAt ?? Infinity));
+      for (const d of resources.filter((r) => r.type === T.deployment)) assert.ok(d.askedAt > lastPolicy, `${d.name} was created before every policy existed`);
+    });
+
     it("outputs kubectl commands for the bottle's namespace, and its egress policy", async () => {
       const o = defined.outputs.solo;
       assert.ok(o && "namespace" in o);

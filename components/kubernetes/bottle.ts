@@ -80,13 +80,16 @@ export class KubernetesBottle extends pulumi.ComponentResource {
       proxyImagePullPolicy: args.proxyImage.pullPolicy,
       pipelockInBottle: plan.pipelockConfig !== undefined,
     };
-    const deployments: Partial<Record<ContainerRole, k8s.apps.v1.Deployment>> = {};
-    for (const c of plan.containers) {
-      deployments[c.role] = new k8s.apps.v1.Deployment(resourceName(plan.name, c.role), deploymentArgs(plan, c, refs, settings, podOptions), named);
-    }
-    this.deployments = deployments;
     const policies = networkPolicies(plan, settings).map((p) =>
       new k8s.networking.v1.NetworkPolicy(resourceName(plan.name, "policy", `-${p.id}`), p.args, named));
+    // no Pod of the bottle may run before the policies that seal it exist (and on destroy the
+    // Pods go first): a Pod is unrestricted until a policy selects it
+    const sealed = { ...named, dependsOn: [namespace, ...policies] };
+    const deployments: Partial<Record<ContainerRole, k8s.apps.v1.Deployment>> = {};
+    for (const c of plan.containers) {
+      deployments[c.role] = new k8s.apps.v1.Deployment(resourceName(plan.name, c.role), deploymentArgs(plan, c, refs, settings, podOptions), sealed);
+    }
+    this.deployments = deployments;
     this.resources = [
       this.ca.key, this.ca.cert, ...(args.sharedNamespace ? [] : [namespace]), secret,
       ...Object.values(configMaps), ...Object.values(services), ...Object.values(deployments), ...policies,

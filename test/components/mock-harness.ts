@@ -9,7 +9,14 @@ export interface Recorded {
   readonly type: string;
   readonly name: string;
   readonly inputs: Record<string, unknown>;
+  /** When the engine was asked to create it, and when the creation answered (one counter). */
+  readonly askedAt: number;
+  answeredAt?: number;
 }
+
+let clock = 0;
+/** NetworkPolicies answer late, so that a resource that waits for them shows it in `askedAt`. */
+const SLOW_TYPES = new Set(["kubernetes:networking.k8s.io/v1:NetworkPolicy"]);
 
 export const FAKE_CA_KEY = "-----BEGIN EC PRIVATE KEY-----\nFAKE-CA-KEY-do-not-leak\n-----END EC PRIVATE KEY-----\n";
 export const FAKE_CA_KEY_PKCS8 = "-----BEGIN PRIVATE KEY-----\nFAKE-CA-KEY-PKCS8-do-not-leak\n-----END PRIVATE KEY-----\n";
@@ -37,8 +44,11 @@ function kubernetesState(name: string, type: string, state: Record<string, unkno
 export async function installMocks(): Promise<void> {
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+      async newResource(args) {
+        const entry: Recorded = { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, askedAt: ++clock };
+        recorded.push(entry);
+        if (SLOW_TYPES.has(args.type)) await new Promise((resolve) => setTimeout(resolve, 20));
+        entry.answeredAt = ++clock;
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "tls:index/privateKey:PrivateKey") {
           state.privateKeyPem = FAKE_CA_KEY;
