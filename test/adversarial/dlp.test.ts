@@ -267,8 +267,9 @@ describe("adversarial: request inspection settings", function () {
     const custom = await post("api.github.test", "see internal-project-4321");
     assert.equal(custom.status, 403);
     assert.match(custom.head, /x-egress-proxy-denial: secret in request: custom-0 in body@0/);
+    // this test's own lines (its path): a late line of the test before may land after `since`
     const lines = await pollUntil("four lines", () => {
-      const l = f.proxy.events("decision").slice(since);
+      const l = f.proxy.events("decision").slice(since).filter((x) => x.path === "/x");
       return l.length === 4 ? l : undefined;
     });
     assert.deepEqual(lines.map((l) => l.dlp ?? null), [{ action: "logged", rule: "github-token", where: "body@0" }, null, null, { action: "blocked", rule: "custom-0", where: "body@0" }]);
@@ -286,7 +287,7 @@ describe("adversarial: request inspection settings", function () {
     assert.equal(whole.status, 200);
     assert.ok(whole.body.includes("Ignore all previous"));
     const lines = await pollUntil("two lines", () => {
-      const l = f.proxy.events("decision").slice(since);
+      const l = f.proxy.events("decision").slice(since).filter((x) => x.path === "/page");
       return l.length === 2 ? l : undefined;
     });
     assert.deepEqual(lines.map((l) => l.response_scan), [{ action: "blocked", rule: "ignore-instructions" }, { action: "logged", rule: "ignore-instructions" }]);
