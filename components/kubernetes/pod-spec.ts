@@ -60,7 +60,7 @@ function ids(user: string): { runAsUser: number; runAsGroup?: number } {
 /** A Go duration of the plan (`10s`, `1m30s`) in whole seconds, at least 1. */
 export function seconds(duration: string): number {
   let total = 0;
-  for (const [, n, unit] of duration.matchAll(/([0-9.]+)(h|m|s|ms)/g)) {
+  for (const [, n, unit] of duration.matchAll(/([0-9.]+)(ms|h|m|s)/g)) {
     total += Number(n) * ({ h: 3600, m: 60, s: 1, ms: 0.001 } as const)[unit as "h" | "m" | "s" | "ms"];
   }
   return Math.max(1, Math.round(total));
@@ -71,7 +71,7 @@ export function cpuQuantity(cpus: string): string {
   return `${Math.round(Number(cpus) * 1000)}m`;
 }
 
-export function envOf(env: readonly EnvVar[], secretName: pulumi.Input<string>): EnvVarInput[] {
+function envOf(env: readonly EnvVar[], secretName: pulumi.Input<string>): EnvVarInput[] {
   return env
     .filter((e) => !DOCKER_ONLY_ENV.has(e.name))
     .map((e): EnvVarInput => {
@@ -87,7 +87,7 @@ export function envOf(env: readonly EnvVar[], secretName: pulumi.Input<string>):
 }
 
 /** Directories of a role's files, each a volume of the role's ConfigMap holding those files. */
-export function fileDirectories(c: ContainerPlan): Array<{ dir: string; files: Array<{ key: string; mode: number }> }> {
+function fileDirectories(c: ContainerPlan): Array<{ dir: string; files: Array<{ key: string; mode: number }> }> {
   const dirs = new Map<string, Array<{ key: string; mode: number }>>();
   for (const u of c.uploads) {
     const slash = u.file.lastIndexOf("/");
