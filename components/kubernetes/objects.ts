@@ -15,7 +15,7 @@ import { PIPELOCK_PORT, PROXY_PORT } from "../constants";
 import type { ContainerRole } from "../naming";
 import type { BottlePlan, ContainerPlan, FileContent } from "../plan-types";
 import { kubeLabels, namespaceOf, objectName, podSelector } from "./names";
-import { podSpec, type PodOptions, type PodRefs } from "./pod-spec";
+import { configMapFile, podSpec, type PodOptions, type PodRefs } from "./pod-spec";
 import type { KubernetesSettings } from "./settings";
 
 /** The secret values of the bottle's Secret. */
@@ -57,7 +57,7 @@ function contentOf(content: FileContent, caCertPem: pulumi.Input<string>): pulum
  */
 export function configMapArgs(plan: BottlePlan, c: ContainerPlan, caCertPem: pulumi.Input<string>, settings: Pick<KubernetesSettings, "namespace">): k8s.core.v1.ConfigMapArgs {
   const data: Record<string, pulumi.Input<string>> = {};
-  for (const u of c.uploads) data[u.file.slice(u.file.lastIndexOf("/") + 1)] = contentOf(u.content, caCertPem);
+  for (const u of c.uploads) data[configMapFile(u.file).key] = contentOf(u.content, caCertPem);
   return { metadata: metadata(plan, c.role, settings), data };
 }
 

@@ -86,14 +86,19 @@ function envOf(env: readonly EnvVar[], secretName: pulumi.Input<string>): EnvVar
     });
 }
 
+/** A planned file as its directory and its key in the role's ConfigMap (the file's name). */
+export function configMapFile(file: string): { dir: string; key: string } {
+  const slash = file.lastIndexOf("/");
+  return { dir: file.slice(0, slash), key: file.slice(slash + 1) };
+}
+
 /** Directories of a role's files, each a volume of the role's ConfigMap holding those files. */
 function fileDirectories(c: ContainerPlan): Array<{ dir: string; files: Array<{ key: string; mode: number }> }> {
   const dirs = new Map<string, Array<{ key: string; mode: number }>>();
   for (const u of c.uploads) {
-    const slash = u.file.lastIndexOf("/");
-    const dir = u.file.slice(0, slash);
+    const { dir, key } = configMapFile(u.file);
     const list = dirs.get(dir) ?? [];
-    list.push({ key: u.file.slice(slash + 1), mode: parseInt(u.permissions, 8) });
+    list.push({ key, mode: parseInt(u.permissions, 8) });
     dirs.set(dir, list);
   }
   return [...dirs].map(([dir, files]) => ({ dir, files }));

@@ -77,30 +77,29 @@ expect_fetch() {
   done
 }
 
-expect_fetch ok
-bb_log "ok: client -> Service $svc_ip:80 answered"
-
-k apply -f - >/dev/null <<YAML
+# server_policy NAME [RULES]: an ingress NetworkPolicy on the server Pod; no RULES denies all.
+server_policy() {
+  k apply -f - >/dev/null <<YAML
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata: { name: server-deny-all }
+metadata: { name: $1 }
 spec:
   podSelector: { matchLabels: { app: server } }
   policyTypes: [Ingress]
+  ${2:-}
 YAML
+}
+
+expect_fetch ok
+bb_log "ok: client -> Service $svc_ip:80 answered"
+
+server_policy server-deny-all
 t0=$SECONDS
 expect_fetch blocked
 bb_log "ok: deny-all NetworkPolicy blocks client -> Service (enforced after $((SECONDS - t0))s)"
 
-k apply -f - >/dev/null <<YAML
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: server-allow-client }
-spec:
-  podSelector: { matchLabels: { app: server } }
-  policyTypes: [Ingress]
-  ingress: [{ from: [{ podSelector: { matchLabels: { app: client } } }], ports: [{ port: 8080 }] }]
-YAML
+server_policy server-allow-client \
+  'ingress: [{ from: [{ podSelector: { matchLabels: { app: client } } }], ports: [{ port: 8080 }] }]'
 expect_fetch ok
 bb_log "ok: allow-from-client NetworkPolicy lets it through again"
 bb_log "all checks passed"

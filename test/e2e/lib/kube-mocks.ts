@@ -47,11 +47,6 @@ export class KubeMocks extends QueuedApplier<Live> {
     // kubectl applies in place: deleteBeforeReplace matters only for the provider's replacements
   }
 
-  /** The live objects of a type, oldest first. */
-  objects(type: string): Array<{ name: string; state: Record<string, unknown> }> {
-    return this.order.map((k) => this.live.get(k)).filter((r): r is Live => r?.type === type).map((r) => ({ name: r.name, state: r.state }));
-  }
-
   protected async apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
     const key = keyOf(args.type, args.name);
     this.declare(key);
