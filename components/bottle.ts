@@ -6,6 +6,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { caKeyPem, declareCa, type Ca } from "./bottle-ca";
+import { NO_OUTSIDE_RESOLVER } from "./constants";
 import { commonOutputs, namesByRole, type CommonBottleOutputs } from "./bottle-outputs";
 import type { ContainerRole, NetworkRole } from "./naming";
 import type { BottlePlan, ContainerPlan, EnvVar, FileContent, NetworkRef } from "./plan-types";
@@ -122,6 +123,7 @@ export class Bottle extends pulumi.ComponentResource {
         ...(c.nproc !== undefined ? { ulimits: [{ name: "nproc", soft: c.nproc, hard: c.nproc }] } : {}),
         ...(c.healthcheck !== undefined ? { healthcheck: { ...c.healthcheck, tests: [...c.healthcheck.tests] } } : {}),
         restart: c.restart,
+        ...(c.names === "bottle" ? { dns: [NO_OUTSIDE_RESOLVER] } : {}),
         mustRun: true,
       },
       opts,

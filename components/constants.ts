@@ -28,6 +28,17 @@ export const PROXY_HEALTHCHECK = ["CMD", "node", "/app/dist/healthcheck.js"];
 /** Prefix of the token slots; slot n is `${TOKEN_SLOT_PREFIX}${n}`. */
 export const TOKEN_SLOT_PREFIX = "EGRESS_PROXY_TOKEN_";
 
+/**
+ * The only resolver of a container that needs no outside name: its own loopback. On Docker the
+ * engine's embedded resolver (127.0.0.11) still answers the names of the container's networks
+ * (`egress-proxy`, `pipelock`) and forwards every other query to this address from inside the
+ * container's own network namespace, where nothing answers. Left to the host's resolvers, an
+ * engine before 26.0.0 / 25.0.4 / 23.0.11 forwards from the host's namespace when the host's
+ * resolver is on loopback (127.0.0.53), even for a container on `internal` networks only
+ * (CVE-2024-29018): a DNS channel out of the bottle. Kubernetes Pods get the same address.
+ */
+export const NO_OUTSIDE_RESOLVER = "127.0.0.1";
+
 /** The bottle CA as the agent sees it. */
 export const AGENT_CA_FILE = "/etc/bot-bottle/ca.pem";
 

@@ -63,6 +63,7 @@ export function planAgent(bottle: BottleConfig): ContainerPlan {
     uploads: [{ file: AGENT_CA_FILE, content: { kind: "ca-cert" }, permissions: "0444" }],
     networks: [{ network: { kind: "bottle", role: "internal" }, aliases: [] }],
     ...resources(agent.limits),
+    names: "bottle",
     // @pulumi/docker 5.2.0 has no cgroup pids limit; RLIMIT_NPROC counts the agent uid's
     // processes, and binds no root agent (config-schema.ts refuses `pids` for one)
     ...(isRootUser(agent.user) ? {} : { nproc: agent.limits.pids ?? AGENT_DEFAULT_LIMITS.pids }),
@@ -119,6 +120,8 @@ export function planProxy(
     uploads,
     networks,
     ...resources(PROXY_LIMITS),
+    // it reaches pipelock by its alias (or a pipelock URL's address) and resolves nothing else
+    names: "bottle",
     healthcheck: { tests: PROXY_HEALTHCHECK, interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s" },
   };
 }
@@ -138,6 +141,7 @@ export function planPipelock(bottle: BottleConfig, image: string, configContent:
       { network: { kind: "bottle", role: "outbound" }, aliases: [] },
     ],
     ...resources(PIPELOCK_LIMITS),
+    names: "outside",
     // the proxy's tunnels fail until pipelock answers: let `docker ps` and the bottle say so
     healthcheck: { tests: PIPELOCK_HEALTHCHECK, ...PIPELOCK_HEALTHCHECK_TIMING },
   };

@@ -73,6 +73,12 @@ export interface ContainerPlan {
   readonly nproc?: number;
   readonly healthcheck?: HealthcheckPlan;
   readonly restart: "unless-stopped";
+  /**
+   * Which names it may resolve: `bottle`, only those of the bottle itself (the proxy's, pipelock's),
+   * with no resolver that forwards a query out (constants.ts NO_OUTSIDE_RESOLVER says why);
+   * `outside`, any name (pipelock alone, which resolves upstream hosts on its outbound network).
+   */
+  readonly names: "bottle" | "outside";
 }
 
 export interface NetworkPlan {

@@ -95,6 +95,13 @@ describe("bot-bottle program under Pulumi mocks", function () {
       }
     });
 
+    it("gives the agent and the proxy no resolver but their own loopback, and pipelock the engine's", () => {
+      // the engine's resolver still answers the bottle's aliases and forwards nothing out (constants.ts)
+      assert.deepEqual(named(resources, CONTAINER, "solo-agent").inputs.dns, ["127.0.0.1"]);
+      assert.deepEqual(named(resources, CONTAINER, "solo-egress-proxy").inputs.dns, ["127.0.0.1"]);
+      assert.equal(named(resources, CONTAINER, "solo-pipelock").inputs.dns, undefined);
+    });
+
     it("labels every network and container", () => {
       for (const r of resources.filter((x) => x.type === CONTAINER || x.type === NETWORK)) {
         const labels = Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));

@@ -12,7 +12,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { PROXY_ALIAS, PIPELOCK_ALIAS } from "../constants";
+import { NO_OUTSIDE_RESOLVER, PROXY_ALIAS, PIPELOCK_ALIAS } from "../constants";
 import type { ContainerRole } from "../naming";
 import type { ContainerPlan, EnvVar, HealthcheckPlan } from "../plan-types";
 
@@ -173,7 +173,8 @@ export function podSpec(c: ContainerPlan, refs: PodRefs, options: PodOptions): P
     terminationGracePeriodSeconds: STOP_GRACE_SECONDS,
     securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
     ...(aliases.length > 0 ? { hostAliases: aliases } : {}),
-    // pipelock alone resolves names; the others reach what they need by host alias
-    ...(c.role === "pipelock" ? {} : { dnsPolicy: "None", dnsConfig: { nameservers: ["127.0.0.1"] } }),
+    // pipelock alone resolves names; the others reach what they need by host alias, and their
+    // NetworkPolicies let no packet reach the cluster's resolver either
+    ...(c.names === "outside" ? {} : { dnsPolicy: "None", dnsConfig: { nameservers: [NO_OUTSIDE_RESOLVER] } }),
   };
 }

@@ -28,6 +28,12 @@ describe("bottle plan", () => {
     assert.deepEqual(attached(container(plan, "pipelock")), [["egress", ["pipelock"]], ["outbound", []]]);
   });
 
+  it("lets only pipelock resolve outside names; the agent and the proxy resolve the bottle's own", () => {
+    assert.deepEqual(plan.containers.map((c) => [c.role, c.names]), [["agent", "bottle"], ["egress-proxy", "bottle"], ["pipelock", "outside"]]);
+    const byUrl = planOf(stack(bottle("dev", { pipelock: { url: "http://10.0.0.5:8888" } })));
+    assert.deepEqual(byUrl.containers.map((c) => [c.role, c.names]), [["agent", "bottle"], ["egress-proxy", "bottle"]]);
+  });
+
   it("labels every network and container with bottle, role and managed", () => {
     for (const x of [...plan.networks, ...plan.containers]) {
       assert.deepEqual(x.labels, { "bot-bottle.bottle": "dev", "bot-bottle.role": x.role, "bot-bottle.managed": "true" });

@@ -78,6 +78,7 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   });
   const healthcheck = readHealthcheck(inputs);
   const restart = inputs.optString("restart") ?? "no";
+  const dns = inputs.optStrings("dns");
   const mustRun = inputs.optBool("mustRun") ?? true;
   inputs.done();
 
@@ -102,6 +103,7 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
       ...(cpus !== undefined ? { NanoCpus: Math.round(Number(cpus) * 1e9) } : {}),
       Ulimits: ulimits,
       RestartPolicy: { Name: restart },
+      ...(dns ? { Dns: dns } : {}),
       NetworkMode: "bridge",
       Init: false,
     },
