@@ -20,7 +20,7 @@ import { api } from "./lib/engine-api";
 import { requireEngine } from "./lib/engine-probe";
 import { TYPES, type JournalEntry } from "./lib/engine-mocks";
 import {
-  addressOn, BASE_IMAGE, createRunNetwork, FORWARD_PROXY_IMAGE, gatewayOf, jsonLines, listenOnHost, runFixture, UPSTREAM_IMAGE, type HostListener,
+  addressOn, BASE_IMAGE, createRunNetwork, FORWARD_PROXY_IMAGE, gatewayOf, ipamGateways, jsonLines, listenOnHost, runFixture, UPSTREAM_IMAGE, type HostListener,
 } from "./lib/fixtures";
 import { applyProgram } from "./lib/run-program";
 import {
@@ -28,10 +28,13 @@ import {
   waitHealthy, type RouteSpec, type Scenario,
 } from "./lib/scenario";
 import { exportContains } from "./lib/secret-scan";
+import { engineForwardsToHostLoopback, probeNames, startCanary, withHostResolver } from "./lib/dns-leak";
 import { createHash } from "node:crypto";
 
 const FORWARD_ALIAS = "test-forward-proxy";
 const FORWARD_PORT = 3128;
+/** Stands in for a host resolver on loopback (systemd-resolved's 127.0.0.53) in the DNS test. */
+const DNS_CANARY_ADDRESS = "127.53.0.1";
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
 /** Generous: a request through two proxies on loopback-speed networks takes tens of ms. */
 const MAX_REQUEST_SECONDS = 3;
@@ -315,6 +318,46 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     for (const [who, id] of [["egress proxy", proxy], ["upstream-proxy hop", forwardProxy], ["upstream", sc().upstream]] as const) {
       const logs = await docker(["logs", id]);
       assert.ok(!(logs.stdout + logs.stderr).includes(FAKE_TOKENS.github), `token in the ${who}'s logs`);
+    }
+  });
+
+  it("lets no name the agent or the proxy looks up reach a resolver, with the host's resolver on loopback", async function () {
+    this.timeout(120_000);
+    const version = (await docker(["version", "--format", "{{.Server.Version}}"])).stdout.trim();
+    const canaryResolver = await startCanary(DNS_CANARY_ADDRESS);
+    const label = `leak${sc().runId}`;
+    try {
+      const controlNet = `${sc().bottle}-dns-control`;
+      await createRunNetwork(sc().runId, controlNet, true);
+      let control = "";
+      // the engine reads the host's resolver when a container's sandbox starts: restart the
+      // bottle's two containers, and start one with the engine's defaults, while it is the canary
+      await withHostResolver(DNS_CANARY_ADDRESS, async () => {
+        await docker(["restart", "-t", "0", agent, proxy]);
+        control = await runFixture(sc().runId, { name: `${sc().bottle}-dns-control`, image: BASE_IMAGE, networks: [{ name: controlNet, aliases: [] }], command: ["sleep", "infinity"] });
+      });
+      await waitHealthy(proxy);
+      const exec = (c: string) => (argv: readonly string[], input: string) => docker(["exec", "-i", c, ...argv], { input, allowFailure: true, timeoutMs: 30_000 });
+      const servers = async (...nets: string[]) => ["127.0.0.11", DNS_CANARY_ADDRESS, ...(await Promise.all(nets.map(ipamGateways))).flat()];
+      const [agentSaw, proxySaw] = await Promise.all([
+        probeNames(exec(agent), `${label}-agent`, "egress-proxy", await servers(internalNet)),
+        probeNames(exec(proxy), `${label}-proxy`, FORWARD_ALIAS, await servers(internalNet, egressNet)),
+        probeNames(exec(control), `${label}-control`, "localhost", ["127.0.0.11"]),
+      ]);
+
+      if (engineForwardsToHostLoopback(version)) {
+        // the canary is wired: on this engine a container with its defaults leaks
+        await pollUntil("the control container's query at the canary", () => (canaryResolver.queries().some((q) => q.name.startsWith(`${label}-control.`)) ? true : undefined), 10_000);
+      }
+      const leaked = canaryResolver.queries().filter((q) => q.name.startsWith(`${label}-agent.`) || q.name.startsWith(`${label}-proxy.`));
+      assert.deepEqual(leaked, [], `names that reached the host's resolver (engine ${version})`);
+      for (const [who, saw] of [["agent", agentSaw], ["proxy", proxySaw]] as const) {
+        for (const how of ["getaddrinfo", "gethostbyname", "resolver"]) assert.match(saw[how] ?? "", /^(error|timeout)/, `${who}: ${how} resolved an outside name`);
+        assert.match(saw.expected ?? "", /^answer \d+\.\d+\.\d+\.\d+\s/, `${who} resolves the bottle's own name: ${saw.expected ?? ""}`);
+      }
+      assert.equal((await agentCurl(agent, `https://${API_HOST}/allowed/after-dns`)).status, 200, "an allowed route still works");
+    } finally {
+      await canaryResolver.stop();
     }
   });
 

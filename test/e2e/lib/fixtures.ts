@@ -98,6 +98,12 @@ export async function gatewayOf(network: string): Promise<string | undefined> {
   return /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(stdout)?.[1];
 }
 
+/** The gateways a network's IPAM names (the host may not hold them: `inhibit_ipv4`). */
+export async function ipamGateways(network: string): Promise<string[]> {
+  const info = (await api("GET", `/networks/${encodeURIComponent(network)}`)).body as { IPAM?: { Config?: { Gateway?: string }[] | null } };
+  return (info.IPAM?.Config ?? []).flatMap((c) => (c.Gateway ? [c.Gateway] : []));
+}
+
 export interface HostListener {
   address: string;
   port: number;
