@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install Debian's Docker engine (docker.io 20.10) and debootstrap, start dockerd if
 # the socket does not answer, and check once per dockerd start that an `internal`
-# network really has no way out. Idempotent; a second run takes about a second.
+# network really has no way out, and whether its DNS leaks without a bottle's mitigation
+# (engine-dns-check.sh). Idempotent; a second run takes about a second.
 set -euo pipefail
 BB_SCRIPT=docker-engine
 # shellcheck source=scripts/lib.sh
@@ -53,7 +54,7 @@ if ! "$DOCKER" image inspect "$CANARY_IMAGE" >/dev/null 2>&1; then
   rm -rf "$tmp"
 fi
 
-# 4. verify `internal` isolation once per dockerd start (BB_VERIFY=1 forces it)
+# 4. verify `internal` isolation and DNS once per dockerd start (BB_VERIFY=1 forces it)
 stamp="$BB_CACHE_DIR/engine-verified"
 dpid="$(cat /var/run/docker.pid 2>/dev/null || echo none)"
 if [ "${BB_VERIFY:-0}" != 1 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$dpid" ]; then
@@ -92,5 +93,7 @@ probe "$sfx-intnet" canary-int ||
 if probe "$sfx-intnet" "$out_ip"; then
   bb_die "a container on an --internal network reached $out_ip on another network"
 fi
-echo "$dpid" >"$stamp"
 bb_log "ok: internal network reaches its neighbour, cannot reach canary $out_ip on another network"
+# 5. DNS: does a name looked up on an internal network reach the host's resolver?
+bash "$(dirname "${BASH_SOURCE[0]}")/engine-dns-check.sh" "$sfx-intnet" "$CANARY_IMAGE"
+echo "$dpid" >"$stamp"
