@@ -46,13 +46,15 @@ const deploymentSchema = z.object({
   }),
 });
 
-function read<S extends z.ZodType>(schema: S, props: Props, what: string): z.output<S> {
+/** A Deployment's (or NetworkPolicy's) `metadata` and `spec` through `schema`; what does not fit fails closed. */
+export function read<S extends z.ZodType>(schema: S, props: Props, what: string): z.output<S> {
   const parsed = schema.safeParse({ metadata: props.metadata, spec: props.spec });
   if (!parsed.success) throw new MalformedProperty(what, parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   return parsed.data;
 }
 
-function roleOf(l: Readonly<Record<string, string>> | null | undefined): { bottle?: string; role?: ContainerRole } {
+/** The bottle and role its labels name. */
+export function roleOf(l: Readonly<Record<string, string>> | null | undefined): { bottle?: string; role?: ContainerRole } {
   const role = CONTAINER_ROLES.find((r) => r === l?.[LABEL_ROLE]);
   return { ...(l?.[LABEL_BOTTLE] !== undefined ? { bottle: l[LABEL_BOTTLE] } : {}), ...(role ? { role } : {}) };
 }

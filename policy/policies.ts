@@ -9,6 +9,7 @@ import {
   agentInternalNetworkOnly, dropAllCapabilities, imagesPinned, noHostMounts, noHostNamespaces, noNewPrivileges, noPublishedPorts,
   nonRootUser, notPrivileged,
 } from "./container-policies";
+import { noOutsideDns } from "./dns-policy";
 import { kubernetesIsolation, kubernetesPodHardening } from "./kubernetes-policies";
 import { pipelockNotBypassed } from "./pipelock-policy";
 import { requestInspectionBlocks, routeAuthExactHost, routeAuthScoped, routeAuthTlsOnly } from "./route-policies";
@@ -23,6 +24,7 @@ export const policies: Policies = [
   noHostNamespaces,
   noHostMounts,
   agentInternalNetworkOnly,
+  noOutsideDns,
   dropAllCapabilities,
   noNewPrivileges,
   imagesPinned,

@@ -51,6 +51,7 @@ const containerFields = {
   networksAdvanced: z.array(z.object({ name: z.string(), aliases: strings.nullish() })),
   capabilities: z.object({ adds: strings.nullish(), drops: strings.nullish() }),
   securityOpts: strings,
+  dns: strings,
   volumes: z.array(z.object({
     hostPath: z.string().nullish(), containerPath: z.string().nullish(), fromContainer: z.string().nullish(), volumeName: z.string().nullish(),
   })),
