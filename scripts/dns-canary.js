@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// A DNS canary: listens on UDP and TCP port 53 of one loopback address, writes one JSON line per
+// A DNS canary: listens on UDP and TCP port 53 of one IPv4 address, writes one JSON line per
 // query it receives ({"event":"query","proto","from","name"}) and answers each with REFUSED, so
-// that nothing waits on it and nothing is ever resolved. It stands in for the host's resolver
-// while a check points the engine at it: whatever reaches it is a name that left a container.
+// that nothing waits on it and nothing is ever resolved. It stands in for a resolver (the
+// host's, while a check points the engine at it on loopback; a cluster's, as a Pod): whatever
+// reaches it is a name that left a container.
 //
 //   node scripts/dns-canary.js --listen 127.53.0.1 [--seconds 60]
 //
 // Prints {"event":"listening",...} once both sockets are bound; exits on SIGTERM/SIGINT or when
-// the deadline passes. Refuses any address outside 127.0.0.0/8: it is never a real resolver.
+// the deadline passes.
 "use strict";
 const dgram = require("node:dgram");
 const net = require("node:net");
@@ -19,8 +20,8 @@ function arg(name, fallback) {
 
 const address = arg("listen", "");
 const seconds = Number(arg("seconds", "60"));
-if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || !(seconds > 0 && seconds <= 3600)) {
-  process.stderr.write("usage: dns-canary.js --listen <127.x.y.z> [--seconds 1-3600]\n");
+if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || !(seconds > 0 && seconds <= 3600)) {
+  process.stderr.write("usage: dns-canary.js --listen <IPv4 address> [--seconds 1-3600]\n");
   process.exit(2);
 }
 

@@ -24,6 +24,9 @@ import { KubeMocks } from "./lib/kube-mocks";
 import { applyProgram } from "./lib/run-program";
 import { API_HOST, PROXY_IMAGE, TOKEN_REF } from "./lib/scenario";
 import { makeUpstreamTls, type UpstreamTls } from "./lib/upstream-ca";
+import { CANARY_SCRIPT, probeNames } from "./lib/dns-leak";
+import { pollUntil } from "../helpers/deadline";
+import { readFileSync } from "node:fs";
 
 const FORWARD_PORT = 3128;
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
@@ -45,6 +48,9 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
   let out: KubeOutputs | undefined;
   let upstreamIp = "";
   let proberIp = "";
+  /** A stand-in for a cluster resolver (none runs here): a DNS canary Pod. */
+  let dnsCanaryIp = "";
+  let clusterFound = false;
   let hostListener: HostListener | undefined;
   let metadataListener: HostListener | undefined;
   let removeMetadata: (() => Promise<void>) | undefined;
@@ -89,6 +95,7 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
       console.log(`    @e2e @kubernetes: SKIPPED, ${cluster.missing}`);
       this.skip();
     }
+    clusterFound = true;
     await buildFixtureImages();
     await importImages(BASE_IMAGE, UPSTREAM_IMAGE, FORWARD_PROXY_IMAGE);
     tls = await makeUpstreamTls([API_HOST]);
@@ -102,6 +109,11 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
       hostAliases: [{ ip: upstreamIp, hostnames: [API_HOST] }],
     });
     proberIp = await runPod(outside, runId, { name: "prober", image: BASE_IMAGE, idle: true });
+    await createConfigMap(outside, "dns-canary", runId, { "dns-canary.js": readFileSync(CANARY_SCRIPT, "utf8") });
+    dnsCanaryIp = await runPod(outside, runId, {
+      name: "dns-canary", image: BASE_IMAGE, files: { configMap: "dns-canary", dir: "/srv/canary" },
+      command: ["node", "/srv/canary/dns-canary.js", "--listen", "0.0.0.0", "--seconds", "3600"],
+    });
 
     const started = Date.now();
     const outputs = (await applyProgram(mocks, config(forwardIp), { [TOKEN_REF]: FAKE_TOKENS.github })) as { outputs: Record<string, KubeOutputs> };
@@ -119,6 +131,8 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
 
   after(async function () {
     this.timeout(300_000);
+    // skipped: there is no cluster to clean
+    if (!clusterFound) return;
     await hostListener?.close();
     await metadataListener?.close();
     await removeMetadata?.();
@@ -185,6 +199,24 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
     }
     assert.equal(host.connections.length, hostBefore, "the host listener saw no connection from the agent");
     assert.equal(metadata.connections.length, metaBefore, "the metadata stand-in saw no connection from the agent");
+  });
+
+  it("lets no name the agent looks up reach a resolver: none answers, and a stand-in resolver gets no packet", async () => {
+    const label = `leak${runId}`;
+    const withStdin = (exec: (argv: readonly string[]) => string[]) => (argv: readonly string[], input: string) =>
+      kubectl(exec(argv), { input, allowFailure: true, timeoutMs: 30_000 });
+    const names = async () => (await jsonLinesOf(outside, "pod/dns-canary")).filter((l) => l.event === "query").map((l) => String(l.name));
+    // the control: a Pod without the bottle's policies reaches the stand-in
+    await probeNames(withStdin((argv) => ["exec", "-i", "-n", outside, "prober", "--", ...argv]), `${label}-control`, "localhost", [dnsCanaryIp]);
+    await pollUntil("the prober's query at the DNS canary", async () => ((await names()).some((n) => n.startsWith(`${label}-control.`)) ? true : undefined), 15_000);
+    const saw = await probeNames(withStdin((argv) => ["exec", "-i", "-n", ns(), `deploy/bb-${bottle}-agent`, "--", ...argv]), `${label}-agent`, "egress-proxy", [dnsCanaryIp]);
+    for (const how of ["getaddrinfo", "gethostbyname", "resolver", `udp ${dnsCanaryIp}`, `tcp ${dnsCanaryIp}`]) {
+      assert.match(saw[how] ?? "", /^(error|timeout)/, `the agent got an answer by ${how}: ${saw[how] ?? ""}`);
+    }
+    assert.match(saw.expected ?? "", /^answer \d+\.\d+\.\d+\.\d+\s+egress-proxy/, `the agent resolves its proxy by host alias: ${saw.expected ?? ""}`);
+    assert.deepEqual((await names()).filter((n) => n.startsWith(`${label}-agent.`)), [], "names of the agent that reached the stand-in resolver");
+    const resolvConf = await inDeployment(`bb-${bottle}-agent`, ns())(["cat", "/etc/resolv.conf"], {});
+    assert.deepEqual([...resolvConf.stdout.matchAll(/^nameserver\s+(\S+)/gm)].map((m) => m[1]), ["127.0.0.1"], "the agent's only resolver is its own loopback");
   });
 
   it("lets no other Pod use the proxy, not even one in the bottle's namespace", async () => {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { pollUntil } from "../../helpers/deadline";
 import { runTool } from "./run-tool";
 
-const CANARY_SCRIPT = path.resolve(__dirname, "../../../scripts/dns-canary.js");
+export const CANARY_SCRIPT = path.resolve(__dirname, "../../../scripts/dns-canary.js");
 const PROBE_SCRIPT = path.resolve(__dirname, "dns-probe.js");
 /** The files an engine may read the host's resolvers from (systemd-resolved's upstream list too). */
 const HOST_RESOLVER_FILES = ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"];

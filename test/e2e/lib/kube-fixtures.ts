@@ -20,6 +20,8 @@ export interface FixturePod {
   env?: Record<string, string>;
   /** Keep the Pod idle for `kubectl exec` (a prober). */
   idle?: boolean;
+  /** Run this instead of the image's command. */
+  command?: string[];
   /** ConfigMap whose keys appear as files under `dir`. */
   files?: { configMap: string; dir: string };
   hostAliases?: { ip: string; hostnames: string[] }[];
@@ -49,7 +51,7 @@ function restrictedPod(namespace: string, runId: string, p: FixturePod): Record<
         name: "main",
         image: p.image,
         imagePullPolicy: "Never",
-        ...(p.idle ? { command: ["sleep", "infinity"] } : {}),
+        ...(p.idle ? { command: ["sleep", "infinity"] } : p.command ? { command: p.command } : {}),
         env: Object.entries(p.env ?? {}).map(([name, value]) => ({ name, value })),
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
         resources: { limits: { cpu: "500m", memory: "256Mi" }, requests: { cpu: "20m", memory: "64Mi" } },
