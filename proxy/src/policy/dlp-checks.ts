@@ -33,16 +33,29 @@ const CARD_LENGTHS: readonly (readonly [RegExp, readonly number[]])[] = [
   [/^(?:6011|65|64[4-9])/, [16, 19]],
 ];
 
+/** Groups as cards are printed: all of 4 but the last (1 to 4), or Amex's 4-6-5; or no separator at all. */
+function cardGroups(groups: readonly string[]): boolean {
+  if (groups.length === 1) return true;
+  if (groups.map((g) => g.length).join("-") === "4-6-5") return true;
+  return groups.slice(0, -1).every((g) => g.length === 4) && (groups.at(-1)?.length ?? 0) <= 4;
+}
+
+/** One candidate number: an issuer prefix with one of its lengths, card-like groups, a valid Luhn sum. */
+function oneCard(groups: readonly string[]): boolean {
+  const digits = groups.join("");
+  const lengths = CARD_LENGTHS.find(([prefix]) => prefix.test(digits))?.[1];
+  return lengths !== undefined && lengths.includes(digits.length) && cardGroups(groups) && luhnValid(digits);
+}
+
 /**
- * A card number: an issuer prefix with one of its lengths, the same separator (or none) between
- * every group, and a valid Luhn sum. The expiry date or CVV after it is no part of the match.
+ * A card number at the start of a match: the whole, or its first groups, so that an expiry date
+ * or a CVV after the number does not hide it. One separator (space or dash) throughout, or none.
  */
 export function cardValid(text: string): boolean {
-  const separators = new Set(text.replace(/[0-9]/g, ""));
-  if (separators.size > 1) return false;
-  const digits = text.replace(/[^0-9]/g, "");
-  const lengths = CARD_LENGTHS.find(([prefix]) => prefix.test(digits))?.[1];
-  return lengths !== undefined && lengths.includes(digits.length) && luhnValid(digits);
+  if (new Set(text.replace(/[0-9]/g, "")).size > 1) return false;
+  const groups = text.split(/[ -]/);
+  for (let n = groups.length; n >= 1; n--) if (oneCard(groups.slice(0, n))) return true;
+  return false;
 }
 
 const BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";

@@ -8,7 +8,10 @@
 import { knownNonSecret } from "./dlp-known-ids";
 import { shannonEntropy } from "./dlp-entropy";
 
-const KEYWORD = String.raw`(?:(?:api|access|secret|private|client|auth|app|master|signing|encryption|session)[_.-]?(?:key|secret|token)|apikey|secret|token|passw(?:or)?d|passphrase|pwd|credentials?)`;
+const KEYWORD = [
+  String.raw`(?:(?:api|access|secret|private|client|auth|app|master|signing|encryption|session)[_.-]?(?:key|secret|token)`,
+  String.raw`apikey|secret|token|passw(?:or)?d|passphrase|pwd|credentials?)`,
+].join("|");
 const QUOTE = String.raw`(?:\\?["'\x60])?`;
 const VALUE = String.raw`([A-Za-z0-9+/=_.~-]{16,256})(?![A-Za-z0-9+/=_.~-])`;
 
@@ -21,14 +24,24 @@ const HARMLESS_NAME = /page|next|cursor|continu|sync|resume|csrf|xsrf|public|pub
 /** Values that say they are not a real key. */
 const PLACEHOLDER = /example|sample|dummy|placeholder|your|xxxx|changeme|redacted|insert|replace|fake|test|secret|token|password|undefined|null/i;
 /** Words and short numbers joined by separators: an identifier, a path or a version, not a key. */
-const WORDS = /^(?:[A-Za-z][a-z]*[0-9]{0,4}|[A-Z]+[0-9]{0,4}|[0-9]{1,4}|v[0-9]+)$/;
+const WORDS = /^(?:[A-Za-z][a-z]*[0-9]{0,4}|[A-Z]+[0-9]{0,4}|[0-9]{1,4})$/;
+
+/**
+ * Whether most of a value is words: pieces of 3 or more letters (camelCase and snake_case split
+ * apart) cover 70 % of it, as in `buildP256KeyFromScalar`; a random key is mostly 1- and 2-letter pieces.
+ */
+function mostlyWords(value: string): boolean {
+  let inWords = 0;
+  for (const piece of value.match(/[A-Z]?[a-z]+|[A-Z]+(?![a-z])/g) ?? []) if (piece.length >= 3) inWords += piece.length;
+  return inWords >= 0.7 * value.length;
+}
 
 /** Whether a value assigned to a secret's name looks like a real key. */
 export function genericValueValid(value: string): boolean {
   if (!/[0-9]/.test(value) || !/[A-Za-z]/.test(value)) return false;
-  if (knownNonSecret(value) || PLACEHOLDER.test(value)) return false;
+  if (knownNonSecret(value) || PLACEHOLDER.test(value) || mostlyWords(value)) return false;
   const parts = value.split(/[/._~=+-]+/).filter((p) => p.length > 0);
-  if (parts.every((p) => WORDS.test(p) || /^[A-Za-z][a-z]+(?:[A-Z][a-z]+)+[0-9]{0,4}$/.test(p))) return false;
+  if (parts.every((p) => WORDS.test(p))) return false;
   return new Set(value).size >= 8 && shannonEntropy(value) >= 3.2;
 }
 
@@ -45,5 +58,7 @@ export function genericValid(match: RegExpExecArray, text: string): boolean {
   const scheme = /^(?:bearer|basic)[ \t]/i.exec(match[0]);
   if (scheme && /^basic/i.test(scheme[0])) return /^[\x20-\x7e]+:[\x20-\x7e]{6,}$/.test(Buffer.from(value, "base64").toString("latin1"));
   if (!scheme && HARMLESS_NAME.test(nameOf(match, text))) return false;
+  // a call (`token = makeToken2(...)`) is code, not a value
+  if (text.charAt(match.index + match[0].length) === "(") return false;
   return genericValueValid(value);
 }

@@ -7,6 +7,17 @@ import { ci, END, mixedCase, placeholderTail, START, type DlpRule } from "./dlp-
 /** The name a key is assigned to, then the value: `NAME = "value"`, `"name": "value"`, `name: value`. */
 const ASSIGN = String.raw`[A-Za-z0-9_.-]{0,24}["']?[ \t]{0,4}[:=][ \t]{0,4}["']?`;
 
+const BASE64 = /[A-Za-z0-9+/]/;
+
+/** Whether [at, at + length) of `text` sits in a run of base64 characters twice its length or longer. */
+function insideBase64Run(text: string, at: number, length: number): boolean {
+  let from = at;
+  let to = at + length;
+  while (from > 0 && to - from < 2 * length && BASE64.test(text.charAt(from - 1))) from--;
+  while (to < text.length && to - from < 2 * length && BASE64.test(text.charAt(to))) to++;
+  return to - from >= 2 * length;
+}
+
 export const CLOUD_RULES = [
   {
     id: "aws-access-key-id",
@@ -14,8 +25,9 @@ export const CLOUD_RULES = [
     finds: "AWS access key ids (`AKIA`, `ASIA`, `ABIA`, `ACCA` + 16 upper case or digits)",
     pattern: "(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])",
     anchors: ["akia", "asia", "abia", "acca"],
-    // AWS's documentation key (`...EXAMPLE`) is published for all to copy
-    valid: (m) => /[0-9]/.test(m[0]) && !m[0].endsWith("EXAMPLE") && !placeholderTail(m[0]),
+    // AWS's documentation key (`...EXAMPLE`) is published for all to copy; a match inside a long
+    // base64 run (an embedded binary) is a piece of that data
+    valid: (m, text) => /[0-9]/.test(m[0]) && !m[0].endsWith("EXAMPLE") && !placeholderTail(m[0]) && !insideBase64Run(text, m.index, m[0].length),
   },
   {
     id: "aws-secret-access-key",
@@ -51,7 +63,8 @@ export const CLOUD_RULES = [
     id: "gcp-service-account",
     family: "cloud",
     finds: "Google service account key files (`\"private_key_id\": \"<40 hex>\"`)",
-    pattern: String.raw`"private_key_id"\s*:\s*"[0-9a-f]{40}"`,
+    // the quotes may be escaped: the key file quoted inside a JSON string
+    pattern: String.raw`\\?"private_key_id\\?"\s*:\s*\\?"[0-9a-f]{40}\\?"`,
     anyCase: true,
     anchors: ["private_key_id"],
   },

@@ -53,7 +53,10 @@ export const KEY_RULES = [
     finds: "Bitcoin WIF keys (base58check verified), 64-hex keys named `private key`/`secret key`",
     pattern: "(?:priv(?:ate)?|secret)[_ -]?key[\"'\\s:=]{1,5}(?:0x)?[0-9a-f]{64}\\b",
     anyCase: true,
-    anchors: ["privkey", "priv_key", "priv-key", "priv key", "privatekey", "private_key", "private-key", "private key", "secretkey", "secret_key", "secret-key", "secret key"],
+    anchors: [
+      "privkey", "priv_key", "priv-key", "priv key", "privatekey", "private_key", "private-key", "private key",
+      "secretkey", "secret_key", "secret-key", "secret key",
+    ],
   },
   {
     id: "seed-phrase",
@@ -68,7 +71,8 @@ export const KEY_RULES = [
     id: "card-number",
     family: "keys",
     finds: "payment card numbers: issuer prefix and length, groups of 4 (Amex 4-6-5), Luhn check",
-    pattern: "(?<![0-9.,])(?:4|5[1-5]|2[2-7]|3[47]|6[045])(?:[ -]?[0-9]){12,18}(?![0-9]|[.,][0-9])",
+    // a number on its own: digits inside a word or a hex run (hex-encoded text is mostly digits) are no card
+    pattern: "(?<![0-9A-Za-z.,])(?:4|5[1-5]|2[2-7]|3[47]|6[045])(?:[ -]?[0-9]){12,18}(?![0-9A-Za-z]|[.,][0-9])",
     valid: (m) => cardValid(m[0]),
     needs: "digits",
   },

@@ -39,8 +39,15 @@ interface Compiled {
   valid: (match: RegExpExecArray, text: string) => boolean;
 }
 
-/** Without a check of its own, a match counts unless it ends in a placeholder (`XXXX...`). */
-const notPlaceholder = (m: RegExpExecArray) => !placeholderTail(m[0]);
+/**
+ * A rule's check, and for a token format also that the match does not end in a placeholder
+ * (`XXXX...`, `0000...`); keys, phrases, numbers and the rules of the stack have checks of their own.
+ */
+function withPlaceholderCheck(r: DlpRule): Compiled["valid"] {
+  const own = r.valid ?? (() => true);
+  if (r.family === "keys" || r.family === "generic") return own;
+  return (m, text) => own(m, text) && !placeholderTail(m[0]);
+}
 
 /** The inspection of one route: which rules, which tokens, what to do. */
 export class DlpScanner {
@@ -65,7 +72,7 @@ export class DlpScanner {
       re: new RegExp(r.pattern, r.anyCase ? "gi" : "g"),
       anchored: r.anchors !== undefined,
       needs: r.needs,
-      valid: r.valid ?? (r.id.startsWith(CUSTOM_RULE_PREFIX) ? () => true : notPlaceholder),
+      valid: withPlaceholderCheck(r),
     }));
     const anchors: Buffer[] = [];
     this.#anchorRule = [];
