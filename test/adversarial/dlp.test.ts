@@ -19,6 +19,8 @@ const DENIAL = /^secret in request: ([a-z0-9-]+) in (\S+)$/;
 function dlpRoutes(): unknown {
   return {
     version: 1,
+    // the opt-in entropy rule on, so that its fake is refused like every other rule's
+    dlp: { rules: ["entropy"] },
     routes: [
       { host: HOST, auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" } },
       { host: "api.anthropic.test", auth: { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_2" } },
@@ -133,7 +135,11 @@ describe("adversarial: request inspection corpus through the real proxy", functi
 
   it(`refuses all ${exfiltrationCases().length} exfiltration cases, each by its rule, and the upstream gets none whole`, () => {
     const missed = exfiltration.filter((c) => !results.get(c)?.refused).map((c) => c.name);
-    const wrongRule = exfiltration.filter((c) => c.place !== "ws" && results.get(c)?.refused && results.get(c)?.rule !== c.rule).map((c) => `${c.name}: ${results.get(c)?.rule}`);
+    // a character slipped into a keyword-context rule's name leaves the value to the generic rule
+    const alsoBy = (c: DlpCase, rule: string | undefined) => rule === "generic-secret" && c.rule === "cloudflare-api-token";
+    const wrongRule = exfiltration
+      .filter((c) => c.place !== "ws" && results.get(c)?.refused && results.get(c)?.rule !== c.rule && !alsoBy(c, results.get(c)?.rule))
+      .map((c) => `${c.name}: ${results.get(c)?.rule}`);
     const reachedUpstream = exfiltration.map((c, n) => [c, n] as const).filter(([, n]) => received.has(String(n))).map(([c]) => c.name);
     process.stdout.write(`      exfiltration: ${exfiltration.length - missed.length} of ${exfiltration.length} refused (${new Set(exfiltration.map((c) => c.rule)).size} rules, ${new Set(exfiltration.map((c) => c.place)).size} places)\n`);
     assert.deepEqual(missed, [], "forwarded");

@@ -1,3 +1,5 @@
+import { generatedSecrets } from "./fake-secrets";
+
 /**
  * The fake credentials of every test, and nothing else: each is a unique, recognisable string, so
  * that finding one in a log, a reply, a plan, a state file or an environment is a leak.
@@ -30,21 +32,21 @@ export const LEAK_MARKER = "do-not-leak";
 /**
  * Secrets an agent could find in a workspace, one per request-inspection rule, each in its real
  * format and recognisably fake (FAKE, doNOTleak, or a published test value: Visa's test card,
- * the BIP-39 test phrase, the Bitcoin wiki's example WIF key). Keyed by the rule that finds it.
+ * the BIP-39 test phrase, the Bitcoin wiki's example WIF key), or generated with the format's
+ * alphabet and checksum from a seeded PRNG (fake-secrets.ts). Keyed by the rule that finds it.
  */
 export const FAKE_WORKSPACE_SECRETS: Readonly<Record<string, string>> = {
+  ...generatedSecrets(),
   "aws-access-key-id": "AKIAFAKEDONOTLEAK123",
   "aws-secret-access-key": 'aws_secret_access_key = "FAKEdoNOTleak/0123456789abcdefABCDEF+xyz"',
   "gcp-api-key": "AIzaFAKE-doNOTleak_0123456789abcdefABCD",
   "gcp-service-account": '"private_key_id": "fa4ed0e5fa4ed0e5fa4ed0e5fa4ed0e5fa4ed0e5"',
   "azure-storage-key": `AccountKey=FAKEdoNOTleak${"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/".repeat(2).slice(0, 73)}==`,
-  "github-token": "ghp_FAKEdoNOTleak0123456789abcdefABCDEFG",
   "gitlab-token": "glpat-FAKEdoNOTleak0123456",
   "slack-token": "xoxb-FAKE-000000000-doNOTleak",
   "stripe-key": "sk_live_FAKEdoNOTleak0123456789ab",
   "anthropic-key": "sk-ant-api03-FAKEdoNOTleak0123456789abcdefABCDEF",
   "openai-key": "sk-proj-FAKEdoNOTleak0123456789abcdefABCDEF0123",
-  "npm-token": "npm_FAKEdoNOTleak0123456789abcdefABCDEFG",
   "pypi-token": "pypi-AgEIcHlwaS5vcmcFAKEdoNOTleak0123456789abcdefABCDEF0123456789ab",
   "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJGQUtFLWRvLW5vdC1sZWFrIn0.FAKEsignatureDoNotLeak0123",
   "ssh-private-key": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEFAKEdoNOTleak\n-----END OPENSSH PRIVATE KEY-----",

@@ -1,8 +1,10 @@
 /**
- * The entropy rule of request inspection: a string that looks like a random key and matches no
- * named rule. The thresholds are documented in the README; what passes them is data that merely
- * looks random (digests by name, public keys, encoded text). Pure.
+ * The entropy rule of request inspection (opt-in: `dlp.rules: [entropy]`): a string that looks
+ * like a random key and matches no named rule. The thresholds are documented in the README; what
+ * passes them is data that merely looks random (digests by name, public keys, provider ids,
+ * encoded text). Pure.
  */
+import { knownNonSecret, PUBLIC_BEFORE } from "./dlp-known-ids";
 
 /** Entropy rule: runs of this many characters of the base64/base62 alphabets... */
 export const ENTROPY_MIN_LENGTH = 24;
@@ -17,9 +19,8 @@ export function entropyThreshold(length: number): number {
 /** ...and changing between upper case, lower case and digits this often (random: about 0.6; camelCase words: under 0.25). */
 export const ENTROPY_MIN_SWITCHES = 0.35;
 
-/** Public or non-secret strings that look random: digests by name, SSH public keys, publishable keys. */
-const NAMED_DIGEST = /^(?:sha(?:1|224|256|384|512)[-:=]|pk_(?:live|test)_)/i;
-const BEFORE_PUBLIC = /(?:integrity[":= ]+|sha(?:1|224|256|384|512)[-:=]|(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-\S+|sk-ssh-\S+)\s+)$/i;
+/** Stripe's publishable keys are public by design. */
+const PUBLISHABLE = /^pk_(?:live|test)_/;
 
 /** Shannon entropy of `s`, in bits per character. */
 export function shannonEntropy(s: string): number {
@@ -39,7 +40,7 @@ export function looksRandom(run: string, before: string): boolean {
   if (core.length < ENTROPY_MIN_LENGTH || core.length > ENTROPY_MAX_LENGTH) return false;
   if (!/[A-Z]/.test(core) || !/[a-z]/.test(core) || !/[0-9]/.test(core)) return false;
   if (/^[0-9a-f-]+$/i.test(core)) return false;
-  if (NAMED_DIGEST.test(core) || BEFORE_PUBLIC.test(before) || encodesText(core)) return false;
+  if (PUBLISHABLE.test(core) || knownNonSecret(core) || PUBLIC_BEFORE.test(before) || encodesText(core)) return false;
   return classSwitches(core) >= ENTROPY_MIN_SWITCHES && shannonEntropy(core) >= entropyThreshold(core.length);
 }
 

@@ -3,20 +3,21 @@
  * dlp-rules.ts, the route's extra rules and the bottle's own tokens of other routes, over every
  * view of dlp-views.ts. Pure. A finding names the rule and never the text it matched.
  */
-import { BOTTLE_TOKEN_RULE_ID, BUILTIN_RULES, CUSTOM_RULE_PREFIX, ENTROPY_RULE_ID, WIF_RULE_ID, type DlpRule } from "./dlp-rules";
+import { BOTTLE_TOKEN_RULE_ID, BUILTIN_RULES, CUSTOM_RULE_PREFIX, ENTROPY_RULE_ID, OPT_IN_RULE_IDS, WIF_RULE_ID, type DlpRule } from "./dlp-rules";
+import { placeholderTail } from "./dlp-rule";
 import type { DlpAudit } from "./audit-log";
 import { views, type View } from "./dlp-views";
+import { NeedleSearch } from "./needle-search";
 
 /** The anchor mark of the bottle's own tokens: found means refused, no pattern to confirm. */
 const TOKEN = -1;
-import { NeedleSearch } from "./needle-search";
 
 export type DlpMode = "block" | "log" | "off";
 
 /** What the routes file says for one route, its own settings over the bottle's. */
 export interface DlpSettings {
   mode: DlpMode;
-  /** Extra patterns (JavaScript regular expressions, matched case-insensitively). */
+  /** Extra patterns (JavaScript regular expressions, matched case-insensitively), or the id of an opt-in rule (`entropy`) to turn on. */
   rules: readonly string[];
   /** Rule ids switched off. */
   allow: readonly string[];
@@ -30,12 +31,22 @@ export interface DlpFinding {
 
 interface Compiled {
   id: string;
-  /** The rule's pattern, global and case-insensitive. */
+  /** The rule's pattern, global, case-insensitive where the rule says so. */
   re: RegExp;
   /** False for a rule without anchors: it runs on every text. */
   anchored: boolean;
   needs: DlpRule["needs"];
-  valid?: (match: string) => boolean;
+  valid: (match: RegExpExecArray, text: string) => boolean;
+}
+
+/**
+ * A rule's check, and for a token format also that the match does not end in a placeholder
+ * (`XXXX...`, `0000...`); keys, phrases, numbers and the rules of the stack have checks of their own.
+ */
+function withPlaceholderCheck(r: DlpRule): Compiled["valid"] {
+  const own = r.valid ?? (() => true);
+  if (r.family === "keys" || r.family === "generic") return own;
+  return (m, text) => own(m, text) && !placeholderTail(m[0]);
 }
 
 /** The inspection of one route: which rules, which tokens, what to do. */
@@ -52,11 +63,17 @@ export class DlpScanner {
   constructor(settings: DlpSettings, foreignTokens: readonly string[]) {
     this.mode = settings.mode;
     const allowed = new Set(settings.allow);
-    const rules: DlpRule[] = [
-      ...BUILTIN_RULES.filter((r) => !allowed.has(r.id)),
-      ...settings.rules.map((pattern, i) => ({ id: `${CUSTOM_RULE_PREFIX}${i}`, finds: "a rule of the stack", pattern })),
-    ];
-    this.#rules = rules.map((r) => ({ id: r.id, re: new RegExp(r.pattern, "gi"), anchored: r.anchors !== undefined, needs: r.needs, ...(r.valid ? { valid: r.valid } : {}) }));
+    // an entry of `rules` that names an opt-in rule turns it on; the others are patterns, numbered by place
+    const custom: DlpRule[] = settings.rules.flatMap((pattern, i) =>
+      OPT_IN_RULE_IDS.includes(pattern) ? [] : [{ id: `${CUSTOM_RULE_PREFIX}${i}`, family: "generic" as const, finds: "a rule of the stack", pattern, anyCase: true }]);
+    const rules: DlpRule[] = [...BUILTIN_RULES.filter((r) => !allowed.has(r.id)), ...custom];
+    this.#rules = rules.map((r) => ({
+      id: r.id,
+      re: new RegExp(r.pattern, r.anyCase ? "gi" : "g"),
+      anchored: r.anchors !== undefined,
+      needs: r.needs,
+      valid: withPlaceholderCheck(r),
+    }));
     const anchors: Buffer[] = [];
     this.#anchorRule = [];
     rules.forEach((r, i) => {
@@ -73,25 +90,27 @@ export class DlpScanner {
       }
     }
     this.#anchors = anchors.length ? new NeedleSearch(anchors, true) : undefined;
-    this.#entropy = !allowed.has(ENTROPY_RULE_ID);
+    this.#entropy = settings.rules.includes(ENTROPY_RULE_ID) && !allowed.has(ENTROPY_RULE_ID);
     this.#wif = !allowed.has(WIF_RULE_ID);
   }
 
   /**
-   * The first rule `text` (latin1) breaks in any view, or undefined. The named rules and the
-   * bottle's tokens go over every view first: a key in base64 is found as that key, not as noise.
+   * The first rule `text` (latin1) breaks in any view, or undefined; `skip` names rules not to
+   * apply here. The named rules and the bottle's tokens go over every view first: a key in
+   * base64 is found as that key, not as noise.
    */
-  find(text: string, final = true): string | undefined {
-    const all = views(text, final);
+  find(text: string, final = true, skip?: ReadonlySet<string>): string | undefined {
+    const entropy = this.#entropy && !skip?.has(ENTROPY_RULE_ID);
+    const all = views(text, final, entropy);
     for (const view of all.list) {
-      const hit = this.#findIn(view);
+      const hit = this.#findIn(view, skip);
       if (hit) return hit;
     }
     if (all.wif && this.#wif) return WIF_RULE_ID;
-    return this.#entropy && all.random ? ENTROPY_RULE_ID : undefined;
+    return entropy && all.random ? ENTROPY_RULE_ID : undefined;
   }
 
-  #findIn(view: View): string | undefined {
+  #findIn(view: View, skip: ReadonlySet<string> | undefined): string | undefined {
     const text = view.text;
     // which anchored rules can match at all: one pass over the text for every anchor, any case
     const present = new Set<number>();
@@ -99,19 +118,17 @@ export class DlpScanner {
     if (present.has(TOKEN)) return BOTTLE_TOKEN_RULE_ID;
     for (let i = 0; i < this.#rules.length; i++) {
       const rule = this.#rules[i] as Compiled;
-      if ((rule.anchored && !present.has(i)) || (rule.needs !== undefined && !view.facts[rule.needs])) continue;
+      if ((rule.anchored && !present.has(i)) || (rule.needs !== undefined && !view.facts[rule.needs]) || skip?.has(rule.id)) continue;
       rule.re.lastIndex = 0;
       for (let m = rule.re.exec(text); m; m = rule.re.exec(text)) {
-        if (!rule.valid || rule.valid(m[0])) return rule.id;
+        if (rule.valid(m, text)) return rule.id;
         // a look-alike (a number that fails Luhn): go on from the next character
         rule.re.lastIndex = m.index + 1;
       }
     }
     return undefined;
   }
-
 }
-
 
 /** A custom rule that compiles, or the problem with it (for the routes schema). */
 export function customRuleProblem(pattern: string): string | undefined {
@@ -125,91 +142,15 @@ export function customRuleProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-/**
- * A stream of one request's body, searched in windows as it comes: everything but the last
- * `WINDOW` bytes may go on once searched; those wait for the next chunk, so a secret cut across
- * chunks is found before any byte of it leaves. Small chunks (TLS records are 16 KiB) are
- * gathered up to `BATCH` bytes first: each search has a fixed cost, and the window is searched
- * again with every batch.
- */
-/** Slices a whole body is searched in. */
-const SLICE = 64 * 1024;
-
-export class DlpStream {
-  static readonly WINDOW = 4096;
-  static readonly BATCH = 64 * 1024;
-  #held: Buffer = Buffer.alloc(0);
-  #heldAt = 0;
-  /** Chunks gathered since the last search, after the held window. */
-  #gathered: Buffer[] = [];
-  #gatheredBytes = 0;
-
-  constructor(private readonly scanner: DlpScanner) {}
-
-  /** The bytes that may go upstream now, or the finding that stops the body. */
-  push(chunk: Buffer): { release: Buffer; finding?: DlpFinding } {
-    this.#gathered.push(chunk);
-    this.#gatheredBytes += chunk.length;
-    if (this.#gatheredBytes < DlpStream.BATCH) return { release: Buffer.alloc(0) };
-    return this.#search();
-  }
-
-  #search(): { release: Buffer; finding?: DlpFinding } {
-    const parts = this.#held.length ? [this.#held, ...this.#gathered] : this.#gathered;
-    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-    this.#gathered = [];
-    this.#gatheredBytes = 0;
-    const base = this.#heldAt;
-    const rule = this.scanner.find(data.toString("latin1"), false);
-    // found: nothing goes; all of it stays for `drop` (a logged finding lets the body go on)
-    if (rule) {
-      this.#held = data;
-      return { release: Buffer.alloc(0), finding: { rule, where: `body@${base}` } };
-    }
-    const ready = Math.max(0, data.length - DlpStream.WINDOW);
-    // held bytes are copied: a slice would keep the whole chunk alive
-    this.#held = Buffer.from(data.subarray(ready));
-    this.#heldAt = base + ready;
-    return { release: data.subarray(0, ready) };
-  }
-
-  /** A whole body, searched window by window as if it streamed in: memory stays bounded for any size. */
-  static scanAll(scanner: DlpScanner, body: Buffer): DlpFinding | undefined {
-    const stream = new DlpStream(scanner);
-    for (let at = 0; at < body.length; at += SLICE) {
-      const r = stream.push(body.subarray(at, at + SLICE));
-      if (r.finding) return r.finding;
-    }
-    return stream.end().finding;
-  }
-
-  /** What is held and gathered, unsearched: for a body that goes on unsearched after a logged finding. */
-  drop(): Buffer {
-    const rest = Buffer.concat([this.#held, ...this.#gathered]);
-    this.#held = Buffer.alloc(0);
-    this.#gathered = [];
-    this.#gatheredBytes = 0;
-    return rest;
-  }
-
-  /**
-   * The rest, at the end of the body, searched as whole (a run at its end is judged now). With
-   * a finding, `release` still holds the rest: the caller sends it only if it only logs.
-   */
-  end(): { release: Buffer; finding?: DlpFinding } {
-    const rest = Buffer.concat([this.#held, ...this.#gathered]);
-    const at = this.#heldAt;
-    this.#held = Buffer.alloc(0);
-    this.#gathered = [];
-    this.#gatheredBytes = 0;
-    const rule = rest.length ? this.scanner.find(rest.toString("latin1")) : undefined;
-    return rule ? { release: rest, finding: { rule, where: `body@${at}` } } : { release: rest };
-  }
-}
+/** What a join of two headers never applies: entropy, and card numbers when digits meet digits. */
+const JOIN_SKIP = new Set([ENTROPY_RULE_ID]);
+const JOIN_SKIP_DIGITS = new Set([ENTROPY_RULE_ID, "card-number"]);
+const TOKEN_CHAR = /[A-Za-z0-9_+/=-]/;
 
 /**
  * The first secret in what a request says before its body: path, query, each header that goes
- * upstream (name and value), and all their values joined (a secret cut across headers).
+ * upstream (its name alone, then name and value, so that `X-Api-Key: ...` is read as assigned),
+ * and neighbouring values joined where a token could go on across them (a secret cut in two).
  * `stripped` headers never leave, and Host was checked against the route.
  */
 export function inspectHead(scanner: DlpScanner, target: string, rawHeaders: readonly string[], isStripped: (name: string) => boolean): DlpFinding | undefined {
@@ -226,12 +167,17 @@ export function inspectHead(scanner: DlpScanner, target: string, rawHeaders: rea
     // a name that is itself a secret is not named in the audit line
     if ((rule = scanner.find(name))) return { rule, where: "header-name" };
     const value = rawHeaders[i + 1] ?? "";
-    if ((rule = scanner.find(value))) return { rule, where: `header:${lower}` };
+    if ((rule = scanner.find(`${name}: ${value}`))) return { rule, where: `header:${lower}` };
     values.push(value);
   }
-  // a secret cut in two across neighbouring headers
   for (let i = 0; i + 1 < values.length; i++) {
-    if ((rule = scanner.find(`${values[i]}${values[i + 1]}`))) return { rule, where: "headers" };
+    const [a = "", b = ""] = [values[i], values[i + 1]];
+    const last = a.slice(-1);
+    const first = b.slice(0, 1);
+    // only a token that goes on across the join is cut in two; digits meeting digits are two numbers
+    if (!TOKEN_CHAR.test(last) || !TOKEN_CHAR.test(first)) continue;
+    const skip = /[0-9]/.test(last) && /[0-9]/.test(first) ? JOIN_SKIP_DIGITS : JOIN_SKIP;
+    if ((rule = scanner.find(`${a}${b}`, true, skip))) return { rule, where: "headers" };
   }
   return undefined;
 }

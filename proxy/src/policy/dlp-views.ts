@@ -225,17 +225,18 @@ export interface Views {
 
 /**
  * Every view of `text` (latin1) worth searching. `final`: nothing follows (a stream passes false
- * for a window that more bytes will extend). The raw text is read once, in one pass that also
- * says which other views it needs; each view carries the facts its rules need.
+ * for a window that more bytes will extend); `entropy`: judge runs for the opt-in entropy rule.
+ * The raw text is read once, in one pass that also says which other views it needs; each view
+ * carries the facts its rules need.
  */
-export function views(text: string, final = true): Views {
+export function views(text: string, final = true, entropy = true): Views {
   const base64: string[] = [];
   const hex: string[] = [];
   const list: View[] = [];
   let random = false;
   let wif = false;
   const add = (how: View["how"], viewText: string, judge: boolean): TextFacts => {
-    const r = readRuns(viewText, how === "base64" || how === "hex" ? [] : base64, how === "base64" || how === "hex" ? [] : hex, judge, final);
+    const r = readRuns(viewText, how === "base64" || how === "hex" ? [] : base64, how === "base64" || how === "hex" ? [] : hex, judge && entropy, final);
     random ||= r.random;
     wif ||= r.wif;
     list.push({ how, text: viewText, facts: r.facts });

@@ -6,7 +6,8 @@
  * the parts sent before it have left.
  */
 import type { DlpAudit } from "../policy/audit-log";
-import { dlpAudit, DlpStream, type DlpScanner } from "../policy/dlp-scan";
+import { dlpAudit, type DlpScanner } from "../policy/dlp-scan";
+import { DlpStream } from "../policy/dlp-stream";
 import type { AgentWebSocket } from "../mockttp/internals";
 import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 

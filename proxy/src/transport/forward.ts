@@ -6,7 +6,8 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { isIpLiteral } from "../policy/host";
-import { dlpDenialReason, DlpStream, type DlpFinding, type DlpScanner } from "../policy/dlp-scan";
+import { dlpDenialReason, type DlpFinding, type DlpScanner } from "../policy/dlp-scan";
+import { DlpStream } from "../policy/dlp-stream";
 import { bodyCoding, EchoRefusal, guardHeaders, guardText, relayGuarded, type EchoGuard, type InjectionScan } from "./echo-guard";
 import { announcesBody, answerDenial, closeIfBodyUnread } from "./request-body";
 import type { ResponseWatch } from "./response-observer";

@@ -4,7 +4,13 @@
  * (identifiers, hashes, images, code and prose that resemble secrets). Generated from the
  * fixed fake secrets, so it is the same on every run.
  */
+import { BUILTIN_RULES } from "../../../proxy/src/policy/dlp-rules";
 import { FAKE_TOKENS, FAKE_WORKSPACE_SECRETS } from "../../helpers/fake-tokens";
+
+/** Rules whose format has a case: a key whose case was changed is no longer that format. */
+const CASED = new Set(BUILTIN_RULES.filter((r) => !("anyCase" in r && r.anyCase)).map((r) => r.id));
+/** A change of case, where the rule still reads the result: any-case rules, or a text the change leaves alone. */
+const recased = (s: string, rule: string, to: string) => (rule === "entropy" || (CASED.has(rule) && to !== s) ? undefined : to);
 
 export type Place = "query" | "header" | "cookie" | "body" | "body-chunked" | "body-gzip" | "split-headers" | "ws";
 
@@ -34,8 +40,8 @@ export const ENCODINGS: Record<string, (s: string, rule: string) => string | und
   // binary bytes first, so that the encoded run as a whole decodes to no text
   "base64 after binary padding": (s) => Buffer.concat([Buffer.from(Array.from({ length: 48 }, (_, i) => (i * 97 + 13) & 0xff)), Buffer.from(s)]).toString("base64"),
   // the case of a base58 or random string cannot be restored: no secret is left to find
-  "lower case": (s, rule) => (rule === "crypto-private-key" || rule === "entropy" ? undefined : s.toLowerCase()),
-  "upper case": (s, rule) => (rule === "crypto-private-key" || rule === "entropy" || rule === "seed-phrase" ? undefined : s.toUpperCase()),
+  "lower case": (s, rule) => (rule === "crypto-private-key" ? undefined : recased(s, rule, s.toLowerCase())),
+  "upper case": (s, rule) => (rule === "crypto-private-key" || rule === "seed-phrase" ? undefined : recased(s, rule, s.toUpperCase())),
   "zero-width space inside": (s) => `${s.slice(0, 6)}\u200b${s.slice(6)}`,
   "Cyrillic look-alike": (s) => {
     const i = [...s].findIndex((c) => CONFUSABLE[c] !== undefined);
@@ -48,6 +54,7 @@ const headerSafe = (s: string) => /^[\x20-\x7e]*$/.test(s);
 
 export function exfiltrationCases(): DlpCase[] {
   const out: DlpCase[] = [];
+  // entropy is opt-in (dlp.test.ts turns it on for its routes)
   const secrets = Object.entries(FAKE_WORKSPACE_SECRETS);
   for (const [rule, secret] of secrets) {
     out.push({ name: `${rule} in the query`, place: "query", text: secret, rule });

@@ -7,13 +7,16 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { entropyThreshold, looksRandom, shannonEntropy } from "../../../proxy/src/policy/dlp-entropy";
 import { BUILTIN_RULE_IDS, luhnValid, seedPhraseValid, wifValid } from "../../../proxy/src/policy/dlp-rules";
-import { customRuleProblem, DlpScanner, DlpStream, effectiveDlp, inspectHead } from "../../../proxy/src/policy/dlp-scan";
+import { customRuleProblem, DlpScanner, effectiveDlp, inspectHead } from "../../../proxy/src/policy/dlp-scan";
+import { DlpStream } from "../../../proxy/src/policy/dlp-stream";
 import { foldUnicode, jsonUnescape, views } from "../../../proxy/src/policy/dlp-views";
 import { parseRoutesFile } from "../../../proxy/src/policy/routes-schema";
 import { promptInjectionIn } from "../../../proxy/src/policy/prompt-injection";
 import { FAKE_TOKENS, FAKE_WORKSPACE_SECRETS } from "../../helpers/fake-tokens";
 
 const scanner = new DlpScanner({ mode: "block", rules: [], allow: [] }, [FAKE_TOKENS.anthropic]);
+/** The same with the opt-in entropy rule on. */
+const withEntropy = new DlpScanner({ mode: "block", rules: ["entropy"], allow: [] }, [FAKE_TOKENS.anthropic]);
 const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
 
 describe("request inspection: rules and views", () => {
@@ -21,7 +24,7 @@ describe("request inspection: rules and views", () => {
     for (const id of BUILTIN_RULE_IDS.filter((r) => r !== "bottle-token")) {
       const secret = FAKE_WORKSPACE_SECRETS[id];
       assert.ok(secret, `no fake secret for ${id}`);
-      assert.equal(scanner.find(latin1(secret)), id);
+      assert.equal((id === "entropy" ? withEntropy : scanner).find(latin1(secret)), id);
     }
   });
 
@@ -101,7 +104,8 @@ describe("request inspection: rules and views", () => {
 });
 
 describe("request inspection: streamed bodies", () => {
-  const secrets = Object.values(FAKE_WORKSPACE_SECRETS).filter((s) => !/\s/.test(s));
+  // entropy is opt-in: the default rules find every other fake
+  const secrets = Object.entries(FAKE_WORKSPACE_SECRETS).filter(([id, s]) => id !== "entropy" && !/\s/.test(s)).map(([, s]) => s);
 
   it("finds a secret at any offset of a random body cut into random chunks, before any byte of it is released", function () {
     this.timeout(60_000);
@@ -143,8 +147,11 @@ describe("request inspection: streamed bodies", () => {
     const chunk = Buffer.from("lorem ipsum dolor sit amet ".repeat(2500));
     let released = 0;
     for (let i = 0; i < 100; i++) released += stream.push(chunk).release.length;
-    assert.equal(released, 100 * chunk.length - DlpStream.WINDOW);
-    assert.equal(stream.end().release.length, DlpStream.WINDOW);
+    const total = 100 * chunk.length;
+    // released up to the last grid point's overlap; the rest waits for the next window or the end
+    const held = total - released;
+    assert.ok(held >= DlpStream.WINDOW && held <= DlpStream.WINDOW + DlpStream.BATCH, String(held));
+    assert.equal(stream.end().release.length, held);
   });
 });
 
@@ -156,7 +163,7 @@ describe("request inspection: what a review found", () => {
     // before: "eyJ-" repeated made the JWT pattern quadratic (3 s for each 64 KiB, 48 s for this)
     this.timeout(20_000);
     const cases: [string, string | undefined][] = [
-      ["eyJ-", undefined], ["sk-a", "openai-key"], ["xoxb-", "slack-token"], ["glpat-", "gitlab-token"],
+      ["eyJ-", undefined], ["sk-a", undefined], ["xoxb-", undefined], ["glpat-", undefined],
       ["sk_live_a", undefined], ["postgres://a:", undefined], ["pypi-AgEIcHlwaS5vcmc-", "pypi-token"], ["ab ", undefined],
     ];
     for (const [unit, rule] of cases) {
