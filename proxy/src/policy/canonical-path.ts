@@ -16,7 +16,8 @@ export type PathProblem =
   | "invalid percent-encoding"
   | "non-ASCII byte"
   | "character that parsers re-encode"
-  | "invalid UTF-8 escape";
+  | "invalid UTF-8 escape"
+  | "escape that folds to a dot, slash or backslash";
 
 export interface SplitTarget {
   /** The path part, raw, as the agent sent it. */
@@ -48,6 +49,24 @@ function escapesAreUtf8(path: string): boolean {
   }
 }
 
+/** Characters that end or split a segment, or escape one, once a server folds compatibility forms. */
+const FOLDS_TO_SEPARATOR = /[./\\;%?#]/;
+
+/**
+ * Whether an escaped non-ASCII character of the path reads as `.`, `/`, `\`, `;`, `%`, `?` or `#`
+ * under Unicode compatibility folding (NFKC): the full-width full stop `%ef%bc%8e` and the
+ * two-dot leader `%e2%80%a5` become `.` and `..` on a server that folds, a traversal the path
+ * checks above never saw. Call only on valid UTF-8 escapes.
+ */
+function escapeFoldsToSeparator(path: string): boolean {
+  if (!/%[89a-fA-F][0-9a-fA-F]/.test(path)) return false;
+  const bytes = Buffer.from(path.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1");
+  for (const ch of strictUtf8.decode(bytes)) {
+    if (ch.charCodeAt(0) > 0x7f && FOLDS_TO_SEPARATOR.test(ch.normalize("NFKC"))) return true;
+  }
+  return false;
+}
+
 /** Whether `s` holds a control byte (NUL to 0x1f, or DEL) or a space. */
 function hasControlByte(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -70,6 +89,7 @@ export function pathProblem(target: string): PathProblem | undefined {
   if (/%(?![0-9A-Fa-f]{2})/.test(target)) return "invalid percent-encoding";
   if (/%(2e|2f|5c|00)/i.test(path)) return "encoded dot, slash or backslash";
   if (!escapesAreUtf8(path)) return "invalid UTF-8 escape";
+  if (escapeFoldsToSeparator(path)) return "escape that folds to a dot, slash or backslash";
   if (path.includes("\\") || query.includes("\\")) return "backslash";
   if (path.includes(";")) return "path parameter";
   const segments = path.split("/").slice(1);

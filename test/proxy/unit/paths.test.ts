@@ -13,11 +13,15 @@ describe("canonical paths", () => {
     ["/a\\b", "backslash"], ["//a", "empty segment"], ["/a//b", "empty segment"], ["/a;b=c", "path parameter"], ["/a%00", "encoded dot, slash or backslash"],
     ["/a\u0000", "control or NUL byte"], ["/a b", "control or NUL byte"], ["/é", "non-ASCII byte"], ["/a#f", "fragment"], ["a", "not absolute"],
     ["*", "not absolute"], ["/a%zz", "invalid percent-encoding"], ["/a\"b", "character that parsers re-encode"], ["/%c0%ae", "invalid UTF-8 escape"], ["/%e0%80%af", "invalid UTF-8 escape"], ["/%ff", "invalid UTF-8 escape"], ["/a{b}", "character that parsers re-encode"], ["/a?x=`", "character that parsers re-encode"], ["/a%2", "invalid percent-encoding"], ["/a/%252e%252e/b", undefined as never],
+    // NFKC folds these to `.`, `..`, `/`, `\`, `;`: a server that folds reads a traversal
+    ["/a/%EF%BC%8E%EF%BC%8E/b", "escape that folds to a dot, slash or backslash"], ["/a/%e2%80%a5/b", "escape that folds to a dot, slash or backslash"],
+    ["/a%ef%bc%8fb", "escape that folds to a dot, slash or backslash"], ["/a%ef%bc%bcb", "escape that folds to a dot, slash or backslash"],
+    ["/a%ef%bc%9bb", "escape that folds to a dot, slash or backslash"], ["/a/%e2%80%a4/b", "escape that folds to a dot, slash or backslash"],
   ];
   for (const [p, problem] of bad.filter(([, v]) => v !== undefined)) {
     it(`rejects ${JSON.stringify(p)}: ${problem}`, () => assert.equal(pathProblem(p), problem));
   }
-  for (const p of ["/%C3%A9", "/", "/a", "/a/", "/a/b?c=d&e=/f", "/a/%252e%252e/b", "/repos/acme/widget.git", "/a?x=%2f"]) {
+  for (const p of ["/%C3%A9", "/%E6%97%A5%E6%9C%AC", "/%ef%bd%81", "/", "/a", "/a/", "/a/b?c=d&e=/f", "/a/%252e%252e/b", "/repos/acme/widget.git", "/a?x=%2f"]) {
     it(`accepts ${p}`, () => assert.equal(pathProblem(p), undefined));
   }
 
