@@ -7,26 +7,15 @@
  * On Kubernetes their Pods have `dnsPolicy: None` and the same loopback nameserver. A network
  * that is not internal, the other way names could leave, is refused by bottle-isolation-topology.
  */
-import { z } from "zod";
 import { resourcePolicy } from "./define";
 import { NOT_A_STACK_SETTING, describe, identifyContainer } from "./identity";
-import { KUBE_TYPES, read, roleOf } from "./kubernetes-policies";
+import { KUBE_TYPES, deploymentSchema, describeDeployment, read, roleOf } from "./kubernetes-policies";
 import { TYPES, containerField } from "./resource-view";
 
 /** A loopback address: inside the container's own network namespace, nothing it does not run itself. */
 export function isLoopbackAddress(address: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address === "::1";
 }
-
-const podDns = z.object({
-  metadata: z.object({ name: z.string().nullish(), labels: z.record(z.string(), z.string()).nullish() }).nullish(),
-  spec: z.object({
-    template: z.object({
-      metadata: z.object({ labels: z.record(z.string(), z.string()).nullish() }).nullish(),
-      spec: z.object({ dnsPolicy: z.string().nullish(), dnsConfig: z.object({ nameservers: z.array(z.string()).nullish() }).nullish() }),
-    }),
-  }),
-});
 
 /** What is wrong with a resolver list, or undefined when it reaches nothing outside the container. */
 function outsideResolvers(nameservers: readonly string[] | null | undefined): string | undefined {
@@ -47,15 +36,16 @@ export const noOutsideDns = resourcePolicy({
     if (resourceType === TYPES.container) {
       const id = identifyContainer(props, resourceName);
       if (id.role !== "agent" && id.role !== "egress-proxy") return;
-      const problem = outsideResolvers(containerField(props, "dns"));
-      if (problem) report(`${describe(id)} has ${problem} (dns: ${JSON.stringify(containerField(props, "dns") ?? null)}; expected ["127.0.0.1"]). Fix: ${NOT_A_STACK_SETTING}.`);
+      const dns = containerField(props, "dns");
+      const problem = outsideResolvers(dns);
+      if (problem) report(`${describe(id)} has ${problem} (dns: ${JSON.stringify(dns ?? null)}; expected ["127.0.0.1"]). Fix: ${NOT_A_STACK_SETTING}.`);
       return;
     }
-    const d = read(podDns, props, "spec");
-    const id = roleOf(d.spec.template.metadata?.labels ?? d.metadata?.labels);
-    if (id.role !== "agent" && id.role !== "egress-proxy") return;
+    const d = read(deploymentSchema, props, "spec");
+    const role = roleOf(d.spec.template.metadata?.labels ?? d.metadata?.labels).role;
+    if (role !== "agent" && role !== "egress-proxy") return;
     const pod = d.spec.template.spec;
-    const who = `bottle "${id.bottle ?? "?"}", ${id.role} Deployment ${d.metadata?.name ?? resourceName}`;
+    const who = describeDeployment(d, resourceName);
     const fix = "the KubernetesBottle component sets dnsPolicy None with a loopback nameserver (components/kubernetes/pod-spec.ts); remove the code change or transformation that changes it";
     if (pod.dnsPolicy !== "None") report(`${who} uses dnsPolicy ${JSON.stringify(pod.dnsPolicy ?? "ClusterFirst")}, which resolves through the cluster's resolver. Fix: ${fix}.`);
     const problem = outsideResolvers(pod.dnsConfig?.nameservers);

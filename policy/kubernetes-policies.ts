@@ -27,7 +27,8 @@ const containerSchema = z.object({
     capabilities: z.object({ add: z.array(z.string()).nullish(), drop: z.array(z.string()).nullish() }).nullish(),
   }).nullish(),
 });
-const deploymentSchema = z.object({
+/** The parts of a Deployment the pack reads. */
+export const deploymentSchema = z.object({
   metadata: z.object({ name: z.string().nullish(), labels }).nullish(),
   spec: z.object({
     template: z.object({
@@ -41,6 +42,8 @@ const deploymentSchema = z.object({
         containers: z.array(containerSchema),
         initContainers: z.array(containerSchema).nullish(),
         volumes: z.array(z.object({ name: z.string(), hostPath: z.unknown().optional() })).nullish(),
+        dnsPolicy: z.string().nullish(),
+        dnsConfig: z.object({ nameservers: z.array(z.string()).nullish() }).nullish(),
       }),
     }),
   }),
@@ -59,6 +62,14 @@ export function roleOf(l: Readonly<Record<string, string>> | null | undefined): 
   return { ...(l?.[LABEL_BOTTLE] !== undefined ? { bottle: l[LABEL_BOTTLE] } : {}), ...(role ? { role } : {}) };
 }
 
+/** How messages name a Deployment: by bottle and role when its labels say them. */
+export function describeDeployment(d: z.output<typeof deploymentSchema>, resourceName: string): string {
+  const id = roleOf(d.spec.template.metadata?.labels ?? d.metadata?.labels);
+  return id.bottle !== undefined && id.role !== undefined
+    ? `bottle "${id.bottle}", ${id.role} Deployment ${d.metadata?.name ?? resourceName}`
+    : `Deployment ${d.metadata?.name ?? resourceName} (Pulumi name ${resourceName})`;
+}
+
 export const kubernetesPodHardening = resourcePolicy({
   name: "bottle-kubernetes-pod-hardening",
   description:
@@ -69,10 +80,7 @@ export const kubernetesPodHardening = resourcePolicy({
   check: (props, { resourceName, report }) => {
     const d = read(deploymentSchema, props, "spec");
     const pod = d.spec.template.spec;
-    const id = roleOf(d.spec.template.metadata?.labels ?? d.metadata?.labels);
-    const who = id.bottle !== undefined && id.role !== undefined
-      ? `bottle "${id.bottle}", ${id.role} Deployment ${d.metadata?.name ?? resourceName}`
-      : `Deployment ${d.metadata?.name ?? resourceName} (Pulumi name ${resourceName})`;
+    const who = describeDeployment(d, resourceName);
     for (const k of ["hostNetwork", "hostPID", "hostIPC"] as const) if (pod[k] === true) report(`${who} shares the node's namespace (${k}: true). Fix: ${FIX}.`);
     for (const v of pod.volumes ?? []) if (v.hostPath !== undefined && v.hostPath !== null) report(`${who} mounts a host path (volume ${v.name}). Fix: ${FIX}.`);
     if (pod.automountServiceAccountToken !== false) report(`${who} mounts a service account token (automountServiceAccountToken is not false). Fix: ${FIX}.`);
