@@ -203,13 +203,13 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
 
   it("lets no name the agent looks up reach a resolver: none answers, and a stand-in resolver gets no packet", async () => {
     const label = `leak${runId}`;
-    const withStdin = (exec: (argv: readonly string[]) => string[]) => (argv: readonly string[], input: string) =>
-      kubectl(exec(argv), { input, allowFailure: true, timeoutMs: 30_000 });
+    const execIn = (...where: string[]) => (argv: readonly string[], input: string) =>
+      kubectl(["exec", "-i", ...where, "--", ...argv], { input, allowFailure: true, timeoutMs: 30_000 });
     const names = async () => (await jsonLinesOf(outside, "pod/dns-canary")).filter((l) => l.event === "query").map((l) => String(l.name));
     // the control: a Pod without the bottle's policies reaches the stand-in
-    await probeNames(withStdin((argv) => ["exec", "-i", "-n", outside, "prober", "--", ...argv]), `${label}-control`, "localhost", [dnsCanaryIp]);
+    await probeNames(execIn("-n", outside, "prober"), `${label}-control`, "localhost", [dnsCanaryIp]);
     await pollUntil("the prober's query at the DNS canary", async () => ((await names()).some((n) => n.startsWith(`${label}-control.`)) ? true : undefined), 15_000);
-    const saw = await probeNames(withStdin((argv) => ["exec", "-i", "-n", ns(), `deploy/bb-${bottle}-agent`, "--", ...argv]), `${label}-agent`, "egress-proxy", [dnsCanaryIp]);
+    const saw = await probeNames(execIn("-n", ns(), `deploy/bb-${bottle}-agent`), `${label}-agent`, "egress-proxy", [dnsCanaryIp]);
     for (const how of ["getaddrinfo", "gethostbyname", "resolver", `udp ${dnsCanaryIp}`, `tcp ${dnsCanaryIp}`]) {
       assert.match(saw[how] ?? "", /^(error|timeout)/, `the agent got an answer by ${how}: ${saw[how] ?? ""}`);
     }

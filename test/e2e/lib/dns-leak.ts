@@ -56,8 +56,9 @@ export async function startCanary(address: string): Promise<DnsCanary> {
   };
 }
 
-async function mount(args: readonly string[]): Promise<void> {
-  await runTool("mount", "mount", args, { PATH: process.env.PATH ?? "/usr/bin:/bin" }, { timeoutMs: 10_000 });
+/** `mount` or `umount`, bounded. */
+async function mountTool(bin: "mount" | "umount", args: readonly string[]): Promise<void> {
+  await runTool(bin, bin, args, { PATH: process.env.PATH ?? "/usr/bin:/bin" }, { timeoutMs: 10_000 });
 }
 
 /**
@@ -72,14 +73,14 @@ export async function withHostResolver<T>(address: string, fn: () => Promise<T>)
   const mounted: string[] = [];
   try {
     for (const target of HOST_RESOLVER_FILES.filter((f) => existsSync(f))) {
-      await mount(["--bind", file, target]);
+      await mountTool("mount", ["--bind", file, target]);
       mounted.push(target);
     }
     if (mounted.length === 0) throw new Error("no host resolver file to point at the canary");
     if (!readFileSync("/etc/resolv.conf", "utf8").includes(address)) throw new Error("the bind mount did not take");
     return await fn();
   } finally {
-    for (const target of mounted.reverse()) await runTool("umount", "umount", [target], { PATH: process.env.PATH ?? "/usr/bin:/bin" }, { timeoutMs: 10_000 });
+    for (const target of mounted.reverse()) await mountTool("umount", [target]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -104,8 +105,8 @@ export type ProbeOutcomes = Readonly<Record<string, string>>;
 
 /**
  * Look up names carrying `label` from inside a container, through `exec` (`docker exec -i <c>`,
- * `kubectl exec -i ...`): raw UDP and TCP queries to each server, getaddrinfo, the resolver of
- * resolv.conf and getent; and `expect` through getent.
+ * `kubectl exec -i ...`): raw UDP and TCP queries to each server, getaddrinfo and gethostbyname
+ * (through getent) and the resolver of resolv.conf; and `expect` through gethostbyname.
  */
 export async function probeNames(
   exec: (argv: readonly string[], input: string) => Promise<{ code: number; stdout: string; stderr: string }>,
