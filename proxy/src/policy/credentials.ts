@@ -37,10 +37,44 @@ export function strippedHeaderNames(routes: readonly Route[]): ReadonlySet<strin
   return names;
 }
 
+/** The header a route's credential goes in: Authorization, unless the route names its own. */
+export function credentialHeader(auth: RouteAuth): string {
+  return "header" in auth ? auth.header : "authorization";
+}
+
+const basicValue = (username: string, token: string) => Buffer.from(`${username}:${token}`, "latin1").toString("base64");
+
 /** Build the upstream credential header for a route's auth from its token. */
 export function credentialFor(auth: RouteAuth, token: string): Credential {
   if ("scheme" in auth) return new Credential("authorization", `${auth.scheme} ${token}`, `authorization: ${auth.scheme} <${auth.token_env}>`);
+  if ("basic" in auth) {
+    const { username } = auth.basic;
+    return new Credential("authorization", `Basic ${basicValue(username, token)}`, `authorization: Basic base64(${username}:<${auth.token_env}>)`);
+  }
   return new Credential(auth.header, token, `${auth.header}: <${auth.token_env}>`);
+}
+
+/**
+ * Every string of a route's credential that must never reach the agent nor leave on another
+ * route, each to be looked for in all its encodings (echo-forms.ts): the token, and for Basic
+ * the encoded pair as it goes upstream. A token that is itself a hand-encoded Basic pair
+ * (`scheme: Basic`) is decoded too, so that the password an upstream echoes in clear is found.
+ * Parts shorter than MIN_ECHO_TOKEN_LENGTH are not listed: they would match ordinary data.
+ */
+export function guardedSecrets(auth: RouteAuth, token: string): string[] {
+  const out = [token];
+  if ("basic" in auth) out.push(basicValue(auth.basic.username, token));
+  if ("scheme" in auth && auth.scheme.toLowerCase() === "basic") out.push(...decodedBasic(token));
+  return out.filter((s, i) => s.length >= MIN_ECHO_TOKEN_LENGTH && out.indexOf(s) === i);
+}
+
+/** `user:password` and the password of a base64 Basic pair, or nothing when `token` is not one. */
+function decodedBasic(token: string): string[] {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(token) || token.length % 4 !== 0) return [];
+  const pair = Buffer.from(token, "base64").toString("latin1");
+  const colon = pair.indexOf(":");
+  if (colon === -1 || !/^[\x20-\x7e]+$/.test(pair)) return [];
+  return [pair, pair.slice(colon + 1)];
 }
 
 /**

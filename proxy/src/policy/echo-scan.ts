@@ -29,18 +29,27 @@ export class EchoPatterns {
   readonly #search: NeedleSearch;
   readonly #origin: readonly { tokenEnv: string; encoding: EchoEncoding }[];
 
-  /** `tokens`: slot name to value. Undefined when the bottle has none: nothing to look for. */
-  static of(tokens: ReadonlyMap<string, string>): EchoPatterns | undefined {
+  /**
+   * `tokens`: slot name to the strings of its credential (the token, and for Basic the encoded
+   * pair: credentials.ts `guardedSecrets`). Undefined when the bottle has none: nothing to look for.
+   */
+  static of(tokens: ReadonlyMap<string, readonly string[]>): EchoPatterns | undefined {
     return tokens.size === 0 ? undefined : new EchoPatterns(tokens);
   }
 
-  private constructor(tokens: ReadonlyMap<string, string>) {
+  private constructor(tokens: ReadonlyMap<string, readonly string[]>) {
     const needles: Buffer[] = [];
     const origin: { tokenEnv: string; encoding: EchoEncoding }[] = [];
-    for (const [tokenEnv, value] of tokens) {
-      for (const form of echoForms(value)) {
-        needles.push(form.bytes);
-        origin.push({ tokenEnv, encoding: form.encoding });
+    const seen = new Set<string>();
+    for (const [tokenEnv, values] of tokens) {
+      for (const value of values) {
+        for (const form of echoForms(value)) {
+          const key = form.bytes.toString("latin1");
+          if (seen.has(key)) continue;
+          seen.add(key);
+          needles.push(form.bytes);
+          origin.push({ tokenEnv, encoding: form.encoding });
+        }
       }
     }
     this.#search = new NeedleSearch(needles);

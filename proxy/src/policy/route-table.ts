@@ -2,7 +2,7 @@
  * A loaded, validated policy: routes from `routes.yaml` plus the credentials their slots name.
  * Built whole or not at all, so a reload either swaps in a complete table or keeps the old one.
  */
-import { credentialFor, loadTokens, strippedHeaderNames, type Credential } from "./credentials";
+import { credentialFor, guardedSecrets, loadTokens, strippedHeaderNames, type Credential } from "./credentials";
 import { DlpScanner, effectiveDlp } from "./dlp-scan";
 import { EchoPatterns, type EchoAction } from "./echo-scan";
 import { parseRoutesFile, type Route } from "./routes-schema";
@@ -46,16 +46,28 @@ export function buildRouteTable(doc: unknown, env: Readonly<Record<string, strin
     if (token === undefined) throw new RouteTableError([`token slot ${r.auth.token_env} was not loaded`]);
     return credentialFor(r.auth, token);
   });
-  const patterns = EchoPatterns.of(tokens.tokens);
+  // per slot, every string of its credential (the token, its Basic forms) the bottle guards
+  const secrets = new Map<string, string[]>();
   const routeOf = new Map<string, number>();
   routes.forEach((r, i) => {
-    if (r.auth && !routeOf.has(r.auth.token_env)) routeOf.set(r.auth.token_env, i);
+    const token = r.auth && tokens.tokens.get(r.auth.token_env);
+    if (!r.auth || token === undefined) return;
+    const slot = r.auth.token_env;
+    if (!routeOf.has(slot)) routeOf.set(slot, i);
+    secrets.set(slot, [...new Set([...(secrets.get(slot) ?? []), ...guardedSecrets(r.auth, token)])]);
   });
+  // the agent is given the placeholder: it must hold no part of the secret it stands for
+  const leaking = routes.findIndex((r) => {
+    const p = r.auth?.placeholder;
+    return p !== undefined && (secrets.get(r.auth?.token_env ?? "") ?? []).some((s) => p.includes(s) || s.includes(p));
+  });
+  if (leaking !== -1) throw new RouteTableError([`routes[${leaking}].auth.placeholder: holds the route's credential, or is part of it; a placeholder must not be a secret`]);
+  const patterns = EchoPatterns.of(secrets);
   const echo = patterns && { patterns, action: parsed.value.on_echo ?? "redact", routeOf };
+  const every = [...new Set([...secrets.values()].flat())];
   const dlp = routes.map((r) => {
-    const own = r.auth ? tokens.tokens.get(r.auth.token_env) : undefined;
-    const foreign = [...tokens.tokens.values()].filter((value) => value !== own);
-    return new DlpScanner(effectiveDlp(parsed.value.dlp, r.dlp), foreign);
+    const own = new Set(r.auth ? secrets.get(r.auth.token_env) : []);
+    return new DlpScanner(effectiveDlp(parsed.value.dlp, r.dlp), every.filter((value) => !own.has(value)));
   });
   return { routes, credentials, stripped: strippedHeaderNames(routes), echo, dlp };
 }

@@ -31,9 +31,21 @@ const tokenSlot = z
   .string()
   .regex(TOKEN_SLOT_PATTERN, "must be a token slot name like EGRESS_PROXY_TOKEN_1");
 
+/**
+ * What the agent is given in place of the route's credential (components writes it, shaped like
+ * the credential's format): not a secret, but a canary. The proxy swaps it for the real one in the
+ * route's own credential header and refuses any request that carries it anywhere else
+ * (placeholder-canary.ts). No space: it must stay one word in any header or body.
+ */
+const placeholder = z
+  .string()
+  .regex(/^[\x21-\x7e]{20,200}$/, "must be 20 to 200 printable ASCII characters without spaces")
+  .optional();
+
 const schemeAuth = z.strictObject({
   scheme: z.string().regex(TOKEN, "must be an HTTP auth scheme such as Bearer or token"),
   token_env: tokenSlot,
+  placeholder,
 });
 
 const headerAuth = z.strictObject({
@@ -45,11 +57,22 @@ const headerAuth = z.strictObject({
       message: "cannot carry a credential (framing, hop-by-hop or Authorization header); use `scheme` for Authorization",
     }),
   token_env: tokenSlot,
+  placeholder,
 });
 
-/** `Authorization: <scheme> <token>` or `<header>: <token>`: the closed set of injectors. */
-export const routeAuthSchema = z.union([schemeAuth, headerAuth], {
-  error: "auth needs exactly one of `scheme` (Authorization: <scheme> <token>) or `header`, plus `token_env`",
+/** `Authorization: Basic base64(<username>:<token>)`, encoded by the proxy (git over HTTPS: `x-access-token`). */
+const basicAuth = z.strictObject({
+  basic: z.strictObject({
+    // RFC 7617: the user-id cannot hold a colon; printable ASCII keeps it one header line
+    username: z.string().regex(/^[\x20-\x39\x3b-\x7e]{1,256}$/, "must be 1 to 256 printable ASCII characters without `:`, such as x-access-token"),
+  }),
+  token_env: tokenSlot,
+  placeholder,
+});
+
+/** `Authorization: <scheme> <token>`, `<header>: <token>` or Basic: the closed set of injectors. */
+export const routeAuthSchema = z.union([schemeAuth, headerAuth, basicAuth], {
+  error: "auth needs exactly one of `scheme` (Authorization: <scheme> <token>), `header` or `basic: {username}`, plus `token_env`",
 });
 
 export const pathPatternSchema = z
@@ -117,6 +140,13 @@ export const routesFileSchema = z
     dlp: dlpSchema.optional(),
   })
   .superRefine((file, ctx) => {
+    // a placeholder names its route: two routes with one would make the canary ambiguous
+    file.routes.forEach((later, j) => {
+      const mine = later.auth?.placeholder;
+      const earlier = mine === undefined ? -1 : file.routes.findIndex((r, i) => i < j && r.auth?.placeholder === mine);
+      if (earlier === -1) return;
+      ctx.addIssue({ code: "custom", path: ["routes", j, "auth", "placeholder"], message: `is the placeholder of routes[${earlier}] too; give each route its own` });
+    });
     // the first matching route wins: two credentials for one request would hang on route order
     file.routes.forEach((later, j) => {
       const earlier = file.routes.findIndex((r, i) => i < j && r.auth && later.auth && JSON.stringify(r.auth) !== JSON.stringify(later.auth) && routesOverlap(r, later));

@@ -13,7 +13,7 @@ import { ECHO_TOKEN, echoEncodings } from "../../helpers/echo-encodings";
 import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 
 const patternsOf = (...tokens: string[]) => {
-  const p = EchoPatterns.of(new Map(tokens.map((t, i) => [`EGRESS_PROXY_TOKEN_${i + 1}`, t])));
+  const p = EchoPatterns.of(new Map(tokens.map((t, i) => [`EGRESS_PROXY_TOKEN_${i + 1}`, [t]])));
   if (!p) throw new Error("no patterns");
   return p;
 };

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { loadSettings, SettingsError } from "../../../proxy/src/config";
-import { credentialFor, loadTokens } from "../../../proxy/src/policy/credentials";
+import { credentialFor, guardedSecrets, loadTokens } from "../../../proxy/src/policy/credentials";
 import { buildRouteTable, RouteTableError } from "../../../proxy/src/policy/route-table";
 import { parseRoutesFile } from "../../../proxy/src/policy/routes-schema";
+import { FAKE_PLACEHOLDERS } from "../../helpers/fake-placeholders";
 import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 
 const TOKEN = FAKE_TOKENS.github;
@@ -27,6 +28,15 @@ describe("routes.yaml schema", () => {
     ["an IP in another spelling", { version: 1, routes: [{ host: "2130706433" }] }, /^routes\[0\]\.host: /],
     ["a hex IP", { version: 1, routes: [{ host: "0x7f.0.0.1" }] }, /^routes\[0\]\.host: /],
     ["a port out of range", { version: 1, routes: [{ host: "a.test", port: 70000 }] }, /^routes\[0\]\.port: /],
+    ["Basic with a colon in the username", { version: 1, routes: [{ host: "a.test", auth: { basic: { username: "x:y" }, token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.auth/],
+    ["Basic with an empty username", { version: 1, routes: [{ host: "a.test", auth: { basic: { username: "" }, token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.auth/],
+    ["Basic and a scheme at once", { version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", basic: { username: "u" }, token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.auth: auth needs exactly one of `scheme`.*`basic/],
+    ["a placeholder too short", { version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1", placeholder: "ghp_short" } }] }, /^routes\[0\]\.auth/],
+    ["a placeholder with a space", { version: 1, routes: [{ host: "a.test", auth: { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_1", placeholder: "sk-ant-api03 PLACEHOLDER-fake-0000" } }] }, /^routes\[0\]\.auth/],
+    ["one placeholder on two routes", { version: 1, routes: [
+      { host: "a.test", auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
+      { host: "b.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
+    ] }, /^routes\[1\]\.auth\.placeholder: is the placeholder of routes\[0\] too/],
   ];
   for (const [name, doc, expected] of bad) {
     it(`rejects ${name}, naming the field`, () => {
@@ -47,6 +57,36 @@ describe("routes.yaml schema", () => {
 });
 
 describe("credentials", () => {
+  it("reads Basic and placeholders", () => {
+    const r = parseRoutesFile({ version: 1, routes: [{ host: "git.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.git } }] });
+    assert.ok(r.ok, r.ok ? "" : r.errors.join(" | "));
+    if (r.ok) assert.deepEqual(r.value.routes[0]?.auth, { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.git });
+  });
+
+  it("encodes Basic from the username and the token, and describes it without the token", () => {
+    const c = credentialFor({ basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1" }, TOKEN);
+    assert.deepEqual([c.header, c.reveal()], ["authorization", `Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString("base64")}`]);
+    assert.equal(c.describe, "authorization: Basic base64(x-access-token:<EGRESS_PROXY_TOKEN_1>)");
+    assert.ok(!JSON.stringify(c).includes(Buffer.from(`x-access-token:${TOKEN}`).toString("base64")));
+  });
+
+  it("guards the token and each Basic form of it, a hand-encoded Basic pair decoded too", () => {
+    const basic = Buffer.from(`x-access-token:${TOKEN}`).toString("base64");
+    assert.deepEqual(guardedSecrets({ basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1" }, TOKEN), [TOKEN, basic]);
+    assert.deepEqual(guardedSecrets({ scheme: "Basic", token_env: "EGRESS_PROXY_TOKEN_1" }, basic), [basic, `x-access-token:${TOKEN}`, TOKEN]);
+    assert.deepEqual(guardedSecrets({ scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" }, TOKEN), [TOKEN]);
+    // a base64-looking token that is no pair, and a password too short to tell from data
+    assert.deepEqual(guardedSecrets({ scheme: "basic", token_env: "EGRESS_PROXY_TOKEN_1" }, "QUJDREVGR0hJSktM"), ["QUJDREVGR0hJSktM"]);
+    assert.deepEqual(guardedSecrets({ scheme: "Basic", token_env: "EGRESS_PROXY_TOKEN_1" }, Buffer.from("user:short").toString("base64")), [Buffer.from("user:short").toString("base64"), "user:short"]);
+  });
+
+  it("refuses a placeholder that holds the credential, naming the field and never the value", () => {
+    const doc = (placeholder: string) => ({ version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1", placeholder } }] });
+    assert.throws(() => buildRouteTable(doc(`${TOKEN}-placeholder`), { EGRESS_PROXY_TOKEN_1: TOKEN }), (e: unknown) =>
+      e instanceof RouteTableError && /^routes\[0\]\.auth\.placeholder: holds the route's credential/.test(e.problems[0] ?? "") && !e.message.includes(TOKEN));
+    assert.ok(buildRouteTable(doc(FAKE_PLACEHOLDERS.github), { EGRESS_PROXY_TOKEN_1: TOKEN }));
+  });
+
   it("renders the Authorization scheme and redacts itself", () => {
     const c = credentialFor({ scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" }, TOKEN);
     assert.deepEqual([c.header, c.reveal()], ["authorization", `Bearer ${TOKEN}`]);
