@@ -8,7 +8,7 @@
 import * as mockttp from "mockttp";
 import type { Admission } from "../policy/admission";
 import type { Duplex } from "node:stream";
-import { auditLine, auditRecord, dlpLine, echoLine, eventLine, type AuditSink } from "../policy/audit-log";
+import { auditLine, auditRecord, dlpLine, echoLine, eventLine, placeholderLine, type AuditSink } from "../policy/audit-log";
 import type { EchoAudit } from "../policy/echo-ledger";
 import { guardMessages, guardUpgradeAnswer } from "../transport/echo-websocket";
 import { DENY_REASONS } from "../policy/decide";
@@ -17,6 +17,7 @@ import { policyRules } from "./policy-rules";
 import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
 import { onAgentWebSocket, refuseReplayedTunnelRefusals, takeRequestPath, upstreamWebSocketOf } from "./internals";
 import { inspectAgentMessages } from "../transport/dlp-websocket";
+import { watchPlaceholders } from "../transport/canary-websocket";
 import { upstreamAgents, type UpstreamAgents } from "../transport/upstream-agents";
 import type { RouteTable } from "../policy/route-table";
 import { prepareUpgrade, webSocketAdmitter } from "./websocket-admission";
@@ -122,7 +123,8 @@ export class EgressProxy {
 
   /**
    * An admitted WebSocket: what its upstream sends is cleared of the bottle's tokens
-   * (transport/echo-websocket.ts), what the agent sends is inspected for secrets (dlp-websocket.ts).
+   * (transport/echo-websocket.ts), what the agent sends is inspected for secrets (dlp-websocket.ts)
+   * and searched for placeholders (canary-websocket.ts).
    */
   private guardWebSocket(socket: unknown, table: RouteTable, admission: Admission, route: number): void {
     const exchange = { bottle: this.options.bottle, method: admission.method, host: admission.host, path: admission.path, route };
@@ -135,6 +137,9 @@ export class EgressProxy {
         guardMessages(ws, policy, (echo: EchoAudit) => this.options.sink(echoLine(exchange, echo)));
       }
       if (scanner && scanner.mode !== "off") inspectAgentMessages(ws, upstreamWebSocketOf(ws), scanner, (dlp) => this.options.sink(dlpLine(exchange, dlp)));
+      // wrapped last, so it runs first: a placeholder stops a message before request inspection reads it
+      const canaries = table.canaries;
+      if (canaries) watchPlaceholders(ws, upstreamWebSocketOf(ws), canaries, (found) => this.options.sink(placeholderLine(exchange, found)));
     });
   }
 

@@ -5,7 +5,7 @@
  * is done by the rule's first step (policy-rules.ts), not by a matcher: the same header rewrite
  * as every request (policy/upstream-headers.ts), and the canonical destination.
  */
-import { admitHeadOnly, type Admission } from "../policy/admission";
+import { admitHeadOnly, withPlaceholder, type Admission } from "../policy/admission";
 import { isIpLiteral } from "../policy/host";
 import type { RouteTable } from "../policy/route-table";
 import { headerPairs, upstreamRequestHeaders } from "../policy/upstream-headers";
@@ -18,7 +18,11 @@ export function webSocketAdmitter(table: RouteTable): (req: MockttpRequest) => A
   return (req) => {
     const seen = known.get(req);
     if (seen) return seen;
-    const admission = admitHeadOnly(webSocketFacts(req), table, req.headers["content-type"]);
+    const facts = webSocketFacts(req);
+    const decided = admitHeadOnly(facts, table, req.headers["content-type"]);
+    // WebSocket routes carry no credential: a placeholder anywhere in the upgrade is out of place
+    const placeholder = table.canaries?.inHead(undefined, facts.target, req.rawHeaders.flat());
+    const admission = placeholder ? withPlaceholder(decided, placeholder) : decided;
     known.set(req, admission);
     return admission;
   };

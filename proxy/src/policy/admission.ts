@@ -7,6 +7,7 @@ import { splitTarget } from "./canonical-path";
 import { decide, type Decision, type RequestFacts } from "./decide";
 import { parseAuthority } from "./host";
 import { formMethodOverrides, isFormContentType } from "./method-override";
+import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "./placeholder-canary";
 import type { RouteTable } from "./route-table";
 
 export interface Admission {
@@ -15,6 +16,10 @@ export interface Admission {
   /** The path without its query: the query may carry data that does not belong in a log. */
   path: string;
   host: string;
+  /** Set when the request carried a route's placeholder out of place (the decision is then a refusal). */
+  placeholder?: PlaceholderAudit;
+  /** The route an allowed request matched before a placeholder refused it: what the audit line names. */
+  matched?: number;
 }
 
 /** Form bodies up to this size are read for `_method`; larger ones are refused on such routes. */
@@ -74,6 +79,16 @@ function claimedHost(facts: RequestFacts): string {
   const raw = facts.connectAuthority ?? facts.absoluteAuthority ?? facts.hostHeaders[0] ?? facts.authorities[0];
   const host = raw === undefined ? undefined : parseAuthority(raw)?.host;
   return host === undefined ? "" : host.slice(0, 255);
+}
+
+/**
+ * The admission of a request whose head carries a placeholder out of place: refused, whatever
+ * was decided, so that the audit line says so even for a request denied for another reason.
+ */
+export function withPlaceholder(admission: Admission, placeholder: PlaceholderAudit): Admission {
+  const d = admission.decision;
+  const host = d.host;
+  return { ...admission, placeholder, ...(d.verdict === "allow" ? { matched: d.routeIndex } : {}), decision: { verdict: "deny", reason: PLACEHOLDER_DENIAL, ...(host === undefined ? {} : { host }) } };
 }
 
 /** Header names as CGI, WSGI and PHP front ends read them: `x_api_key` is `x-api-key`. */

@@ -4,6 +4,7 @@
  */
 import type { Admission } from "./admission";
 import type { EchoAudit } from "./echo-ledger";
+import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "./placeholder-canary";
 
 export interface AuditRecord {
   bottle: string;
@@ -22,6 +23,8 @@ export interface AuditRecord {
   dlp?: DlpAudit;
   /** Present when a route's response scan found a prompt injection in the answer. */
   response_scan?: InjectionAudit;
+  /** Present when the request carried a route's placeholder out of place: whose, and where. */
+  placeholder?: PlaceholderAudit;
 }
 
 /** A prompt-injection pattern in an answer, on a route with `response_scan`. */
@@ -44,12 +47,13 @@ export function auditRecord(bottle: string, admission: Admission): AuditRecord {
     method: admission.method,
     host: admission.host,
     path: admission.path,
-    route: d.verdict === "allow" ? d.routeIndex : null,
+    route: d.verdict === "allow" ? d.routeIndex : admission.matched ?? null,
     verdict: d.verdict,
     reason: d.verdict === "allow" ? "route matched" : d.reason,
     status: null,
     bytes: null,
     duration_ms: null,
+    ...(admission.placeholder ? { placeholder: admission.placeholder } : {}),
   };
 }
 
@@ -78,6 +82,11 @@ function shortPath(path: string): string {
 /** A secret found in what the agent sent on a WebSocket, after the upgrade's own line was written. */
 export function dlpLine(exchange: Pick<AuditRecord, "bottle" | "method" | "host" | "path" | "route">, dlp: DlpAudit, now: Date = new Date()): string {
   return JSON.stringify({ time: now.toISOString(), event: "dlp", ...exchange, path: shortPath(exchange.path), dlp });
+}
+
+/** A placeholder the agent sent on a WebSocket, after the upgrade's own line was written. */
+export function placeholderLine(exchange: Pick<AuditRecord, "bottle" | "method" | "host" | "path" | "route">, placeholder: PlaceholderAudit, now: Date = new Date()): string {
+  return JSON.stringify({ time: now.toISOString(), event: "placeholder", ...exchange, path: shortPath(exchange.path), reason: PLACEHOLDER_DENIAL, placeholder });
 }
 
 /** Operational events (start, reload, stop) in the same JSON-lines stream. */

@@ -51,6 +51,8 @@ export const DENY_REASONS = {
   "method override not allowed": 403,
   "form body not inspectable": 403,
   "double-encoded path": 400,
+  // not a decision of `decide`: found after it, in the request's head or body (placeholder-canary.ts)
+  "credential placeholder outside its route": 403,
 } as const satisfies Record<string, 400 | 403>;
 
 export type DenyReason = keyof typeof DENY_REASONS;

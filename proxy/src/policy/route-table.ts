@@ -5,6 +5,7 @@
 import { credentialFor, guardedSecrets, loadTokens, strippedHeaderNames, type Credential } from "./credentials";
 import { DlpScanner, effectiveDlp } from "./dlp-scan";
 import { EchoPatterns, type EchoAction } from "./echo-scan";
+import { Canaries } from "./placeholder-canary";
 import { parseRoutesFile, type Route } from "./routes-schema";
 
 /** How responses are kept free of the bottle's tokens; undefined when no route has one. */
@@ -24,6 +25,8 @@ export interface RouteTable {
   echo: EchoPolicy | undefined;
   /** Request inspection per route index: the bottle's settings and the route's own. */
   dlp: readonly DlpScanner[];
+  /** The routes' placeholders, looked for in every request (undefined when none has one). */
+  canaries: Canaries | undefined;
 }
 
 export class RouteTableError extends Error {
@@ -69,5 +72,5 @@ export function buildRouteTable(doc: unknown, env: Readonly<Record<string, strin
     const own = new Set(r.auth ? secrets.get(r.auth.token_env) : []);
     return new DlpScanner(effectiveDlp(parsed.value.dlp, r.dlp), every.filter((value) => !own.has(value)));
   });
-  return { routes, credentials, stripped: strippedHeaderNames(routes), echo, dlp };
+  return { routes, credentials, stripped: strippedHeaderNames(routes), echo, dlp, canaries: Canaries.of(routes) };
 }

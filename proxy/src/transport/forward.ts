@@ -6,10 +6,11 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import { isIpLiteral } from "../policy/host";
-import { dlpDenialReason, type DlpFinding, type DlpScanner } from "../policy/dlp-scan";
-import { DlpStream } from "../policy/dlp-stream";
+import { dlpDenialReason } from "../policy/dlp-scan";
+import { PLACEHOLDER_DENIAL } from "../policy/placeholder-canary";
 import { bodyCoding, EchoRefusal, guardHeaders, guardText, relayGuarded, type EchoGuard, type InjectionScan } from "./echo-guard";
 import { announcesBody, answerDenial, closeIfBodyUnread } from "./request-body";
+import { checkWholeBody, sendBody, type BodyCanary, type BodyInspection, type BodyStop } from "./request-upload";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
 import { agentResponseHeaders, headerPairs } from "../policy/upstream-headers";
@@ -47,12 +48,8 @@ export interface Forwarding {
   dlp: BodyInspection | undefined;
   /** Set when the route scans answers for prompt injection (`response_scan`). */
   injection: InjectionScan | undefined;
-}
-
-export interface BodyInspection {
-  scanner: DlpScanner;
-  /** Record a finding (once); the body stops when the scanner's mode is `block`. */
-  found(finding: DlpFinding): void;
+  /** Set when the bottle has placeholders: the body is searched for them, whatever `dlp` says. */
+  canary: BodyCanary | undefined;
 }
 
 const REFUSED_BODY = JSON.stringify({ error: "upstream response refused", reason: "it carried a credential of this bottle, or a body the proxy cannot search for one" });
@@ -156,51 +153,16 @@ export function forward(f: Forwarding): void {
     if (f.body !== undefined) attempt.end(f.body);
     // No body announced: end at once, so Node frames the request as empty rather than chunked.
     else if (!hasBody) attempt.end();
-    else if (f.dlp && f.dlp.scanner.mode !== "off") sendInspected(attempt, f.dlp);
-    else req.pipe(attempt);
+    else sendBody(req, attempt, f.canary, f.dlp, refuseBody);
   };
 
-  /** The agent's body sent upstream a window behind what was searched; a secret stops it before its first byte. */
-  const sendInspected = (attempt: http.ClientRequest, inspection: BodyInspection) => {
-    const stream = new DlpStream(inspection.scanner);
-    // the head goes at once: an upstream may answer before the body, and it holds no body byte
-    attempt.flushHeaders();
-    const write = (bytes: Buffer) => {
-      if (bytes.length && !attempt.write(bytes)) {
-        req.pause();
-        attempt.once("drain", () => req.resume());
-      }
-    };
-    const onData = (chunk: Buffer) => {
-      const r = stream.push(chunk);
-      if (!r.finding) return write(r.release);
-      inspection.found(r.finding);
-      req.off("data", onData);
-      req.off("end", onEnd);
-      if (inspection.scanner.mode === "block") return refuseBody(r.finding);
-      // `log`: what was gathered (this chunk included) and the rest go as they come, searched no further
-      write(stream.drop());
-      req.pipe(attempt);
-    };
-    const onEnd = () => {
-      const last = stream.end();
-      if (last.finding) {
-        inspection.found(last.finding);
-        if (inspection.scanner.mode === "block") return refuseBody(last.finding);
-      }
-      attempt.end(last.release);
-    };
-    req.on("data", onData);
-    req.once("end", onEnd);
-  };
-
-  /** A secret in the body: the upstream never gets the whole request, the agent gets the refusal. */
-  const refuseBody = (finding: DlpFinding) => {
+  /** A placeholder or a secret in the body: the upstream never gets the whole request, the agent gets the refusal. */
+  const refuseBody = (why: BodyStop) => {
     if (failed || relayed) return;
     failed = true;
     stopUpstream();
     if (res.headersSent) return void res.destroy();
-    answerDenial(req, res, 403, dlpDenialReason(finding));
+    answerDenial(req, res, 403, "placeholder" in why ? PLACEHOLDER_DENIAL : dlpDenialReason(why.secret));
   };
 
   /** The answer carried a token and the bottle blocks echoes, or cannot be searched: a 502 in its place. */
@@ -280,10 +242,7 @@ export function forward(f: Forwarding): void {
     req.once("end", () => req.socket.off("close", agentLeft));
   }
   // a body that admission read whole is searched whole, before anything leaves
-  const whole = f.body !== undefined && f.dlp && f.dlp.scanner.mode !== "off" ? DlpStream.scanAll(f.dlp.scanner, f.body) : undefined;
-  if (whole && f.dlp) {
-    f.dlp.found(whole);
-    if (f.dlp.scanner.mode === "block") return refuseBody(whole);
-  }
+  const stopped = f.body === undefined ? undefined : checkWholeBody(f.body, f.canary, f.dlp);
+  if (stopped) return refuseBody(stopped);
   send(0);
 }

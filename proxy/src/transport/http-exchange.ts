@@ -8,8 +8,7 @@
  * worked around one by one (design.md section 4).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { admit, type Admitted } from "../policy/admission";
-import { isStrippedHeader } from "../policy/admission";
+import { admit, isStrippedHeader, withPlaceholder, type Admitted } from "../policy/admission";
 import { auditRecord, type AuditRecord, type DlpAudit, type InjectionAudit } from "../policy/audit-log";
 import { promptInjectionIn } from "../policy/prompt-injection";
 import { DLP_DENIAL, dlpAudit, dlpDenialReason, inspectHead, type DlpFinding } from "../policy/dlp-scan";
@@ -17,6 +16,7 @@ import { DlpStream } from "../policy/dlp-stream";
 import { holdWhileAnswering } from "./connection-limits";
 import { DENY_REASONS } from "../policy/decide";
 import { EchoLedger } from "../policy/echo-ledger";
+import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "../policy/placeholder-canary";
 import { forward } from "./forward";
 import { announcesBody, answerDenial, expectsContinue, formSource, inflateRequestBody, MAX_COMPRESSED_REQUEST, requestCoding } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
@@ -62,8 +62,10 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   let inBody: DlpAudit | undefined;
   // a prompt injection found in the answer (a route's response_scan)
   let injected: InjectionAudit | undefined;
+  // a placeholder found in the body, which stopped it
+  let placed: PlaceholderAudit | undefined;
   const log = (r: AuditRecord, s: ResponseSummary) => {
-    const line = finalRecord(inBody ? withDlp(r, inBody) : r, s, echo?.ledger);
+    const line = finalRecord(withPlaced(inBody ? withDlp(r, inBody) : r, placed), s, echo?.ledger);
     ctx.log(injected ? { ...line, response_scan: injected, ...(injected.action === "blocked" ? { reason: "answer blocked: prompt injection" } : {}) } : line);
   };
   const watch = watchResponse(req, res, (s) => (record ? log(record, s) : (early = s)));
@@ -117,17 +119,36 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
           return scan === "block";
         },
       };
+      const canary = table.canaries && {
+        canaries: table.canaries,
+        found: (placeholder: PlaceholderAudit) => {
+          placed ??= placeholder;
+        },
+      };
       forward({ req, res, watch, agents: ctx.agents, target: parsed.target, scheme: facts.scheme, host: d.host, port: d.port, body,
-        idleTimeoutMs: ctx.idleTimeoutMs, echo, dlp, injection,
+        idleTimeoutMs: ctx.idleTimeoutMs, echo, dlp, injection, canary,
         headers: injection ? identityOnly(headers) : echo ? searchableCodingsOnly(headers) : headers });
     };
-    /** A compressed body on an inspecting route is read and searched whole before the rest (request-body.ts). */
+    /**
+     * A compressed body is read and searched whole before the rest (request-body.ts): on an
+     * inspecting route, and for placeholders on any route when its length says it fits the bound.
+     * On a route that inspects nothing, one that cannot be read or inflated goes unsearched.
+     */
     const inspectCompressed = (admitted: Admitted) => {
-      const scanner = inspectorOf(admitted.admission.decision);
+      const d = admitted.admission.decision;
+      const scanner = inspectorOf(d);
+      const canaries = d.verdict === "allow" ? table.canaries : undefined;
       const coding = requestCoding(req);
-      if (!scanner || coding === undefined || admitted.body !== undefined || !announcesBody(req)) return proceed(admitted);
+      const fits = Number(req.headers["content-length"] ?? Infinity) <= MAX_COMPRESSED_REQUEST;
+      if ((!scanner && !(canaries && fits)) || coding === undefined || admitted.body !== undefined || !announcesBody(req)) return proceed(admitted);
       void formSource(req, res).read(MAX_COMPRESSED_REQUEST).then((body) => {
         const inflated = body && coding !== "other" ? inflateRequestBody(body, coding) : undefined;
+        const placeholder = inflated && canaries?.inBytes(inflated, "body");
+        if (placeholder) {
+          settle(auditRecord(ctx.bottle, withPlaceholder(admitted.admission, placeholder)));
+          return answerDenial(req, res, 403, PLACEHOLDER_DENIAL);
+        }
+        if (!scanner) return proceed({ admission: admitted.admission, body });
         const finding = inflated === undefined ? { rule: "uninspectable", where: "body" } : DlpStream.scanAll(scanner, inflated);
         if (finding) {
           inBody = dlpAudit(scanner.mode, finding);
@@ -139,9 +160,15 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
         proceed({ admission: admitted.admission, body });
       }).catch(fail);
     };
+    /** Before anything else is read: a placeholder in the target or a header refuses the request (policy/placeholder-canary.ts). */
+    const checkHead = (admitted: Admitted) => {
+      const d = admitted.admission.decision;
+      const found = table.canaries?.inHead(d.verdict === "allow" ? d.routeIndex : undefined, parsed.target, req.rawHeaders);
+      inspectCompressed(found ? { ...admitted, admission: withPlaceholder(admitted.admission, found) } : admitted);
+    };
     const result = admit(facts, table, formSource(req, res));
-    if (result instanceof Promise) result.then(inspectCompressed).catch(fail);
-    else inspectCompressed(result);
+    if (result instanceof Promise) result.then(checkHead).catch(fail);
+    else checkHead(result);
   } catch {
     fail();
   }
@@ -150,6 +177,11 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
 /** A record with what request inspection found; a blocked request is a denial. */
 function withDlp(record: AuditRecord, dlp: DlpAudit): AuditRecord {
   return { ...record, dlp, ...(dlp.action === "blocked" ? { verdict: "deny", reason: DLP_DENIAL } : {}) };
+}
+
+/** A record of a request whose body carried a placeholder: a denial, whatever came before. */
+function withPlaced(record: AuditRecord, placeholder: PlaceholderAudit | undefined): AuditRecord {
+  return placeholder ? { ...record, placeholder, verdict: "deny", reason: PLACEHOLDER_DENIAL } : record;
 }
 
 /** The line of a request the proxy failed itself: no decision was reached, or acting on it threw. */
