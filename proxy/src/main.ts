@@ -7,6 +7,7 @@ import path from "node:path";
 import { addressesOfAlias } from "./transport/agent-network";
 import { batchedSink, eventLine } from "./policy/audit-log";
 import { loadSettings, SettingsError } from "./config";
+import { routeConsole } from "./library-output";
 import { EgressProxy } from "./mockttp/egress-proxy";
 import { selfCheck } from "./mockttp/self-check";
 import { startHealthServer } from "./transport/health-server";
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
     if (e instanceof SettingsError || e instanceof RouteTableError) fail(e.problems);
     throw e;
   }
+  // from here on, whatever a library prints is a JSON line too
+  routeConsole(log, settings.bottle);
   const key = "pem" in settings.caKey ? settings.caKey.pem : readPem(settings.caKey.file, "EGRESS_PROXY_CA_KEY");
   // the key now lives in memory only; nothing the proxy might spawn or dump inherits it
   delete process.env.EGRESS_PROXY_CA_KEY_PEM;

@@ -15,7 +15,8 @@ import { DENY_REASONS } from "../policy/decide";
 import { handleExchange, type ExchangeContext } from "../transport/http-exchange";
 import { policyRules } from "./policy-rules";
 import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
-import { onAgentWebSocket, refuseReplayedTunnelRefusals, takeRequestPath, upstreamWebSocketOf } from "./internals";
+import { failedHandshakeFacts, onAgentWebSocket, onTlsClientError, refuseReplayedTunnelRefusals, takeRequestPath, upstreamWebSocketOf } from "./internals";
+import { describeTlsFailure } from "../policy/tls-failure";
 import { inspectAgentMessages } from "../transport/dlp-websocket";
 import { watchPlaceholders } from "../transport/canary-websocket";
 import { upstreamAgents, type UpstreamAgents } from "../transport/upstream-agents";
@@ -79,6 +80,19 @@ export class EgressProxy {
   async start(): Promise<number> {
     await this.server.start(this.options.port === 0 ? undefined : this.options.port);
     closeIdleConnections(this.server, this.options.idleTimeoutMs);
+    // a client that refuses the bottle's certificate, or shares no TLS version or protocol with it, fails here
+    onTlsClientError(this.server, (error, socket) => {
+      const { sni, connectAuthority } = failedHandshakeFacts(socket);
+      const failure = describeTlsFailure(error.code, error.message);
+      this.event("tls_failed", {
+        reason: failure.reason,
+        // a name the agent sent, bounded like the host of a decision line
+        sni: (sni ?? "").slice(0, 255),
+        connect: (connectAuthority ?? "").slice(0, 261),
+        ...(failure.alert ? { alert: failure.alert } : {}),
+        ...(failure.error ? { error: failure.error } : {}),
+      });
+    });
     if (this.options.acceptedAddresses) {
       acceptOnlyAt(this.server, this.options.acceptedAddresses, (local, remote) =>
         this.event("connection_refused", { reason: "not on the agent network", local, remote }),

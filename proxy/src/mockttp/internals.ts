@@ -5,7 +5,7 @@
  * that is there but behaves otherwise fails the start too, not a request later.
  *
  *   server.app                  mockttp's request listener, replaced by our request path
- *   server.server               its listening server, whose `connection` events we watch
+ *   server.server               its listening server, whose `connection` and `tlsClientError` events we watch
  *   util/socket-extensions.js   the socket symbols under which it records CONNECT target, SNI, TLS
  *   socket._parent              the tunnel socket under each TLS socket it unwraps
  *   HttpsProxyAgent.connect     patched so that a refused tunnel is an error, not a fake response
@@ -35,6 +35,19 @@ export function connectionEvents(server: Mockttp): ConnectionSource {
   return listener;
 }
 
+type TlsErrorSource = { on(event: "tlsClientError", cb: (error: Error & { code?: string }, socket: Socket) => void): void };
+
+/**
+ * Every failed TLS handshake with an agent's client, with Node's error (which names the alert the
+ * client sent) and the socket. mockttp's own `tls-client-error` event keeps only a coarse cause,
+ * and prints the error as text when it cannot classify it (main.ts routes that text).
+ */
+export function onTlsClientError(server: Mockttp, failed: (error: Error & { code?: string }, socket: Socket) => void): void {
+  const listener = (server as unknown as { server?: TlsErrorSource }).server;
+  if (!listener || typeof listener.on !== "function") throw new Error(`mockttp internals changed: no server (server.server) to watch TLS failures on; ${MOVED}`);
+  listener.on("tlsClientError", failed);
+}
+
 interface SocketSymbols {
   LastTunnelAddress: symbol;
   LastHopEncrypted: symbol;
@@ -59,6 +72,16 @@ export function connectionFacts(socket: object): ConnectionFacts {
   const tunnel = s[symbols.LastTunnelAddress];
   const tls = s[symbols.TlsMetadata] as { sniHostname?: string } | undefined;
   return { connectAuthority: typeof tunnel === "string" ? tunnel : undefined, sni: tls?.sniHostname || undefined, encrypted: s[symbols.LastHopEncrypted] === true };
+}
+
+/** The SNI and CONNECT target of a connection whose TLS handshake failed: what mockttp recorded on it or the tunnel under it. */
+export function failedHandshakeFacts(socket: Socket): { sni: string | undefined; connectAuthority: string | undefined } {
+  const chain = tunnelChain(socket).map(connectionFacts);
+  const servername = (socket as Socket & { servername?: unknown }).servername;
+  return {
+    sni: chain.find((f) => f.sni)?.sni ?? (typeof servername === "string" && servername !== "" ? servername : undefined),
+    connectAuthority: chain.find((f) => f.connectAuthority)?.connectAuthority,
+  };
 }
 
 /** A socket and the tunnel sockets under it: mockttp wraps each intercepted tunnel in a TLSSocket whose `_parent` is the tunnel. */
