@@ -24,7 +24,8 @@ describe("failed TLS handshakes, described", () => {
 describe("library output", () => {
   it("turns each console call into one bounded JSON line, and drops mockttp's text for what tls_failed reports", () => {
     const lines: string[] = [];
-    const fake = { log: () => {}, info: () => {}, warn: () => {}, error: () => {}, debug: () => {}, trace: () => {} };
+    const none = (..._args: unknown[]) => {};
+    const fake = { log: none, info: none, warn: none, error: none, debug: none, trace: none };
     routeConsole((l) => lines.push(l), "b1", fake);
     fake.log("Unknown TLS error:", new Error("unsupported protocol"));
     fake.warn("Failed to handle websocket:", new Error(`first line\n    at stack ${"x".repeat(1000)}`));
