@@ -28,6 +28,8 @@ const ROUTES = {
     // request inspection off: the canary holds regardless
     { host: "sink.test", dlp: { mode: "off" } },
     { host: "ws.test", websocket: true },
+    // git over HTTPS with the API's credential: one credential, one placeholder
+    { host: "github.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
   ],
 };
 
@@ -42,8 +44,8 @@ describe("egress proxy: credential placeholders", function () {
       routes: ROUTES,
       env: { EGRESS_PROXY_TOKEN_3: GIT_TOKEN },
       extraHosts: async (ca) => {
-        up = await startRecordingUpstream(ca, ["git.test", "sink.test", "api.github.test", "api.anthropic.test"]);
-        return { "git.test:443": up.port, "sink.test:443": up.port, "api.github.test:443": up.port, "api.anthropic.test:443": up.port };
+        up = await startRecordingUpstream(ca, ["git.test", "sink.test", "api.github.test", "api.anthropic.test", "github.test"]);
+        return { "git.test:443": up.port, "sink.test:443": up.port, "api.github.test:443": up.port, "api.anthropic.test:443": up.port, "github.test:443": up.port };
       },
     });
   });
@@ -61,6 +63,7 @@ describe("egress proxy: credential placeholders", function () {
       ["api.github.test", ["Authorization", `Bearer ${FAKE_PLACEHOLDERS.github}`], "authorization", `Bearer ${FAKE_TOKENS.github}`],
       ["api.anthropic.test", ["x-api-key", FAKE_PLACEHOLDERS.anthropic], "x-api-key", FAKE_TOKENS.anthropic],
       ["git.test", ["Authorization", `Basic ${Buffer.from(`x-access-token:${FAKE_PLACEHOLDERS.git}`).toString("base64")}`], "authorization", `Basic ${Buffer.from(`x-access-token:${GIT_TOKEN}`).toString("base64")}`],
+      ["github.test", ["Authorization", `Basic ${Buffer.from(`x-access-token:${FAKE_PLACEHOLDERS.github}`).toString("base64")}`], "authorization", `Basic ${Buffer.from(`x-access-token:${FAKE_TOKENS.github}`).toString("base64")}`],
     ];
     for (const [host, header, name, injected] of cases) {
       const r = await request({ host, target: "/own", headers: [header] });

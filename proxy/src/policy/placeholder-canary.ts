@@ -1,7 +1,8 @@
 /**
  * The placeholders of `auth.placeholder` as canaries. The agent holds a placeholder in place of
- * each credential; on its own route, in that route's credential header, the proxy strips it like
- * any agent credential. Anywhere else (another route, the target, any other header, the body) it
+ * each credential; on its own routes (every route that carries it: routes that inject one
+ * credential share its placeholder), in such a route's credential header, the proxy strips it
+ * like any agent credential. Anywhere else (another route, the target, any other header, the body) it
  * can only be the agent copying its credentials out, so the request is refused before anything
  * leaves, whatever the route's request inspection says. Each placeholder is looked for in every
  * form of echo-forms.ts (raw, percent-encoded, base64 at each alignment, hex, JSON, HTML), so that
@@ -14,8 +15,9 @@ import { echoForms } from "./echo-forms";
 import { NeedleSearch } from "./needle-search";
 import type { Route } from "./routes-schema";
 
-/** What the audit line says of a placeholder found: whose it is (a route index) and where. Never its value. */
+/** What the audit line says of a placeholder found: whose it is and where. Never its value. */
 export interface PlaceholderAudit {
+  /** The first route that carries the placeholder. */
   route: number;
   /** `target`, `header:<name>`, `header-name`, `body@<offset>`, `ws@<offset>`. */
   where: string;
@@ -29,8 +31,10 @@ const MAX_DECODINGS = 3;
 
 export class Canaries {
   readonly #search: NeedleSearch;
-  /** The route of each needle. */
+  /** The owner of each needle: the first route that carries its placeholder. */
   readonly #routeOf: readonly number[];
+  /** Per route index, the owner of its placeholder (undefined: it has none). */
+  readonly #ownerOf: readonly (number | undefined)[];
   /** Per route index, the headers its own placeholder may come in (undefined: none). */
   readonly #ownHeaders: readonly (ReadonlySet<string> | undefined)[];
 
@@ -42,9 +46,11 @@ export class Canaries {
   private constructor(routes: readonly Route[]) {
     const needles: Buffer[] = [];
     const routeOf: number[] = [];
+    const owner = new Map<string, number>();
     routes.forEach((r, i) => {
       const placeholder = r.auth?.placeholder;
-      if (placeholder === undefined) return;
+      if (placeholder === undefined || owner.has(placeholder)) return;
+      owner.set(placeholder, i);
       for (const form of echoForms(placeholder)) {
         needles.push(form.bytes);
         routeOf.push(i);
@@ -52,6 +58,7 @@ export class Canaries {
     });
     this.#search = new NeedleSearch(needles);
     this.#routeOf = routeOf;
+    this.#ownerOf = routes.map((r) => (r.auth?.placeholder === undefined ? undefined : owner.get(r.auth.placeholder)));
     // Authorization in any scheme (an SDK may send Bearer where the route injects a header), or the route's header
     this.#ownHeaders = routes.map((r) => (r.auth?.placeholder === undefined ? undefined : new Set(["authorization", credentialHeader(r.auth)])));
   }
@@ -61,7 +68,7 @@ export class Canaries {
     return this.#search.maxLength - 1;
   }
 
-  /** The route whose placeholder occurs in `buf` (from `from`), other than `except`; with where in `buf`. */
+  /** The owner of a placeholder that occurs in `buf` (from `from`), other than `except`; with where in `buf`. */
   find(buf: Uint8Array, except?: number, from = 0): { route: number; at: number } | undefined {
     let hit: { route: number; at: number } | undefined;
     this.#search.forEach(buf, from, (i, at) => {
@@ -82,7 +89,7 @@ export class Canaries {
     return this.#search.pendingTail(buf);
   }
 
-  /** The route whose placeholder a whole string (latin1) carries, other than `except`. */
+  /** The owner of a placeholder that a whole string (latin1) carries, other than `except`. */
   findText(text: string, except?: number): number | undefined {
     return this.find(Buffer.from(text, "latin1"), except)?.route;
   }
@@ -106,7 +113,7 @@ export class Canaries {
       if (inName !== undefined) return { route: inName, where: "header-name" };
       const lower = name.toLowerCase();
       // as CGI front ends read names (admission.ts isStrippedHeader): `x_api_key` is `x-api-key`
-      const found = this.findText(rawHeaders[i + 1] ?? "", own?.has(lower.replace(/_/g, "-")) ? route : undefined);
+      const found = this.findText(rawHeaders[i + 1] ?? "", own?.has(lower.replace(/_/g, "-")) && route !== undefined ? this.#ownerOf[route] : undefined);
       if (found !== undefined) return { route: found, where: `header:${lower}` };
     }
     return undefined;

@@ -140,12 +140,12 @@ export const routesFileSchema = z
     dlp: dlpSchema.optional(),
   })
   .superRefine((file, ctx) => {
-    // a placeholder names its route: two routes with one would make the canary ambiguous
+    // a placeholder stands for one credential: routes that share a token slot may share it, no others
     file.routes.forEach((later, j) => {
       const mine = later.auth?.placeholder;
-      const earlier = mine === undefined ? -1 : file.routes.findIndex((r, i) => i < j && r.auth?.placeholder === mine);
+      const earlier = mine === undefined ? -1 : file.routes.findIndex((r, i) => i < j && r.auth?.placeholder === mine && r.auth.token_env !== later.auth?.token_env);
       if (earlier === -1) return;
-      ctx.addIssue({ code: "custom", path: ["routes", j, "auth", "placeholder"], message: `is the placeholder of routes[${earlier}] too; give each route its own` });
+      ctx.addIssue({ code: "custom", path: ["routes", j, "auth", "placeholder"], message: `is the placeholder of routes[${earlier}] too, which injects another credential; give each credential its own` });
     });
     // the first matching route wins: two credentials for one request would hang on route order
     file.routes.forEach((later, j) => {

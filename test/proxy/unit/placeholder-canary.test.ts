@@ -15,6 +15,8 @@ function routes(): Route[] {
       { host: "api.anthropic.test", auth: { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_2", placeholder: KEY } },
       { host: "git.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_3", placeholder: GIT } },
       { host: "open.test" },
+      // git over HTTPS with the API's credential: the same placeholder
+      { host: "github.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: GH } },
     ],
   });
   if (!r.ok) throw new Error(r.errors.join("; "));
@@ -43,6 +45,7 @@ describe("placeholder canaries", () => {
     ["a header placeholder as Bearer on its own route (SDKs send either)", 1, "/v1/messages", [["Authorization", `Bearer ${KEY}`]]],
     ["git's Basic pair of its placeholder, on its own route", 2, "/acme/widget.git/info/refs", [["Authorization", basic("x-access-token", GIT)]]],
     ["a request without any", 3, "/x?q=1", [["Accept", "*/*"]]],
+    ["a shared placeholder on its second route, as git's Basic pair", 4, "/acme/widget.git/info/refs", [["Authorization", basic("x-access-token", GH)]]],
   ];
   for (const [name, route, target, headers] of allowed) {
     it(`lets through ${name}`, () => assert.equal(c.inHead(route, target, headers.flat()), undefined));
@@ -61,6 +64,8 @@ describe("placeholder canaries", () => {
     ["a placeholder in a path segment", 3, `/paste/${GH}`, [], { route: 0, where: "target" }],
     ["a placeholder as a header name", 3, "/", [[GH, "1"]], { route: 0, where: "header-name" }],
     ["a placeholder in base64 in a header", 3, "/", [["X-Data", Buffer.from(`{"k":"${KEY}"}`).toString("base64")]], { route: 1, where: "header:x-data" }],
+    ["a shared placeholder outside its routes, named by its first", 3, "/", [["Authorization", `Bearer ${GH}`]], { route: 0, where: "header:authorization" }],
+    ["a shared placeholder in another header of its second route", 4, "/", [["X-Note", GH]], { route: 0, where: "header:x-note" }],
     ["its own placeholder on a refused request", undefined, "/", [["Authorization", `Bearer ${GH}`]], { route: 0, where: "header:authorization" }],
   ];
   for (const [name, route, target, headers, expected] of refused) {

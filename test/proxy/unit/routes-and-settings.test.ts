@@ -33,10 +33,10 @@ describe("routes.yaml schema", () => {
     ["Basic and a scheme at once", { version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", basic: { username: "u" }, token_env: "EGRESS_PROXY_TOKEN_1" } }] }, /^routes\[0\]\.auth: auth needs exactly one of `scheme`.*`basic/],
     ["a placeholder too short", { version: 1, routes: [{ host: "a.test", auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1", placeholder: "ghp_short" } }] }, /^routes\[0\]\.auth/],
     ["a placeholder with a space", { version: 1, routes: [{ host: "a.test", auth: { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_1", placeholder: "sk-ant-api03 PLACEHOLDER-fake-0000" } }] }, /^routes\[0\]\.auth/],
-    ["one placeholder on two routes", { version: 1, routes: [
+    ["one placeholder for two credentials", { version: 1, routes: [
       { host: "a.test", auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
-      { host: "b.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
-    ] }, /^routes\[1\]\.auth\.placeholder: is the placeholder of routes\[0\] too/],
+      { host: "b.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_2", placeholder: FAKE_PLACEHOLDERS.github } },
+    ] }, /^routes\[1\]\.auth\.placeholder: is the placeholder of routes\[0\] too, which injects another credential/],
   ];
   for (const [name, doc, expected] of bad) {
     it(`rejects ${name}, naming the field`, () => {
@@ -61,6 +61,12 @@ describe("credentials", () => {
     const r = parseRoutesFile({ version: 1, routes: [{ host: "git.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.git } }] });
     assert.ok(r.ok, r.ok ? "" : r.errors.join(" | "));
     if (r.ok) assert.deepEqual(r.value.routes[0]?.auth, { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.git });
+    // one credential, one placeholder: the API's Bearer and git's Basic share it
+    const shared = parseRoutesFile({ version: 1, routes: [
+      { host: "api.github.test", auth: { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
+      { host: "github.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
+    ] });
+    assert.ok(shared.ok, shared.ok ? "" : shared.errors.join(" | "));
   });
 
   it("encodes Basic from the username and the token, and describes it without the token", () => {
