@@ -13,7 +13,7 @@ import { pollUntil } from "../helpers/deadline";
 import { FAKE_PLACEHOLDERS } from "../helpers/fake-placeholders";
 import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";
-import { tunnel } from "../helpers/raw-http";
+import { connectPlain, exchange, tunnel } from "../helpers/raw-http";
 import { startRecordingUpstream, type RecordingUpstream } from "../helpers/recording-upstream";
 
 const GIT_TOKEN = "FAKE-git-token-3e1d9c-do-not-leak";
@@ -30,6 +30,7 @@ const ROUTES = {
     { host: "ws.test", websocket: true },
     // git over HTTPS with the API's credential: one credential, one placeholder
     { host: "github.test", auth: { basic: { username: "x-access-token" }, token_env: "EGRESS_PROXY_TOKEN_1", placeholder: FAKE_PLACEHOLDERS.github } },
+    { host: "plain.test", plain_http: true },
   ],
 };
 
@@ -92,6 +93,17 @@ describe("egress proxy: credential placeholders", function () {
       assert.equal(received().length, before);
     });
   }
+
+  it("refuses a placeholder in the userinfo of an absolute-form URL, as the canary's refusal", async () => {
+    const socket = await connectPlain(f.proxy.port);
+    const r = await exchange(socket, `GET http://x-access-token:${FAKE_PLACEHOLDERS.git}@plain.test/head/userinfo HTTP/1.1\r\nHost: plain.test\r\n\r\n`);
+    socket.destroy();
+    assert.equal(r.status, 403);
+    // refused for its malformed destination too: the canary's reason is the one given
+    const line = await lineOf("/head/userinfo");
+    assert.deepEqual(line.placeholder, { route: 2, where: "target" });
+    assert.equal(line.reason, REASON);
+  });
 
   it("refuses a placeholder deep in a streamed body on a route that inspects nothing, before any of it leaves", async () => {
     const lead = Buffer.alloc(300 * 1024, "x");

@@ -163,7 +163,8 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
     /** Before anything else is read: a placeholder in the target or a header refuses the request (policy/placeholder-canary.ts). */
     const checkHead = (admitted: Admitted) => {
       const d = admitted.admission.decision;
-      const found = table.canaries?.inHead(d.verdict === "allow" ? d.routeIndex : undefined, parsed.target, req.rawHeaders);
+      // the target as sent: an absolute-form URL with its userinfo, not only the path the policy reads
+      const found = table.canaries?.inHead(d.verdict === "allow" ? d.routeIndex : undefined, req.url ?? parsed.target, req.rawHeaders);
       inspectCompressed(found ? { ...admitted, admission: withPlaceholder(admitted.admission, found) } : admitted);
     };
     const result = admit(facts, table, formSource(req, res));
