@@ -4,6 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { JAVA_TRUSTSTORE_ALIAS } from "./constants";
+import { javaTrustStore } from "./java-truststore";
 import type { CaPlan } from "./plan-types";
 
 export type Ca = { cert: tls.SelfSignedCert; key: tls.PrivateKey };
@@ -28,4 +30,9 @@ export function declareCa(ca: CaPlan, parent: pulumi.Resource): Ca {
 /** The CA key in PKCS#8 (the same for ECDSA and RSA keys), secret even where a provider would not mark it. */
 export function caKeyPem(ca: Ca): pulumi.Output<string> {
   return pulumi.secret(ca.key.privateKeyPemPkcs8);
+}
+
+/** The CA certificate as the agent's Java trust store, base64 (the providers take binary files so). */
+export function caTrustStoreBase64(ca: Ca): pulumi.Output<string> {
+  return ca.cert.certPem.apply((pem) => javaTrustStore(pem, JAVA_TRUSTSTORE_ALIAS).toString("base64"));
 }

@@ -5,7 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { caKeyPem, declareCa, type Ca } from "./bottle-ca";
+import { caKeyPem, caTrustStoreBase64, declareCa, type Ca } from "./bottle-ca";
 import { NO_OUTSIDE_RESOLVER } from "./constants";
 import { commonOutputs, namesByRole, type CommonBottleOutputs } from "./bottle-outputs";
 import type { ContainerRole, NetworkRole } from "./naming";
@@ -49,8 +49,16 @@ function envInputs(env: readonly EnvVar[], tokens: Pick<TokenSource, "secret">, 
   return pulumi.secret(pulumi.all(entries));
 }
 
-function contentInput(content: FileContent, ca: Ca): pulumi.Input<string> {
-  return content.kind === "text" ? content.text : ca.cert.certPem;
+/** A file's content for the provider: text as `content`, the binary trust store as `contentBase64`. */
+function contentInput(content: FileContent, ca: Ca): { content: pulumi.Input<string> } | { contentBase64: pulumi.Input<string> } {
+  switch (content.kind) {
+    case "text":
+      return { content: content.text };
+    case "ca-cert":
+      return { content: ca.cert.certPem };
+    case "ca-truststore":
+      return { contentBase64: caTrustStoreBase64(ca) };
+  }
 }
 
 export class Bottle extends pulumi.ComponentResource {
@@ -112,7 +120,7 @@ export class Bottle extends pulumi.ComponentResource {
         ...(c.command !== undefined ? { command: [...c.command] } : {}),
         user: c.user,
         envs: envInputs(c.env, args.tokens, this.ca),
-        uploads: c.uploads.map((u) => ({ file: u.file, permissions: u.permissions, content: contentInput(u.content, this.ca) })),
+        uploads: c.uploads.map((u) => ({ file: u.file, permissions: u.permissions, ...contentInput(u.content, this.ca) })),
         networksAdvanced: c.networks.map((a) => ({ name: networkInput(a.network), aliases: [...a.aliases] })),
         labels: labelInputs(c.labels),
         capabilities: { drops: [...c.capDrop] },

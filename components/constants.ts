@@ -41,6 +41,10 @@ export const NO_OUTSIDE_RESOLVER = "127.0.0.1";
 
 /** The bottle CA as the agent sees it. */
 export const AGENT_CA_FILE = "/etc/bot-bottle/ca.pem";
+/** The same CA as a Java trust store (PKCS12, no password: java-truststore.ts). */
+export const AGENT_JAVA_TRUSTSTORE_FILE = "/etc/bot-bottle/ca.p12";
+/** The CA's entry name in that store (`keytool -list` shows it). */
+export const JAVA_TRUSTSTORE_ALIAS = "bot-bottle-ca";
 
 /** pipelock as a container of the bottle: alias on the egress network, port, config path. */
 export const PIPELOCK_ALIAS = "pipelock";

@@ -10,8 +10,11 @@ import type { PipelockFile } from "./pipelock-config";
 import type { RenderedRoutes } from "./routes-file";
 import type { TokenSlot } from "./token-slots";
 
-/** File content: literal text, or the bottle CA's certificate. Nothing secret is a file. */
-export type FileContent = { readonly kind: "text"; readonly text: string } | { readonly kind: "ca-cert" };
+/**
+ * File content: literal text, the bottle CA's certificate, or the same as a Java trust store
+ * (binary: java-truststore.ts). Nothing secret is a file.
+ */
+export type FileContent = { readonly kind: "text"; readonly text: string } | { readonly kind: "ca-cert" } | { readonly kind: "ca-truststore" };
 
 export interface UploadPlan {
   readonly file: string;

@@ -130,7 +130,11 @@ describe("Kubernetes backend under Pulumi mocks", function () {
         runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: false,
       });
       assert.deepEqual(agent.volumeMounts, [{ name: "files-0", mountPath: "/etc/bot-bottle", readOnly: true }]);
-      assert.deepEqual(pod.volumes[0].configMap.items, [{ key: "ca.pem", path: "ca.pem", mode: 0o444 }]);
+      assert.deepEqual(pod.volumes[0].configMap.items, [{ key: "ca.pem", path: "ca.pem", mode: 0o444 }, { key: "ca.p12", path: "ca.p12", mode: 0o444 }]);
+      // the Java trust store is binary: binaryData, built from the bottle CA's certificate
+      const files = one(resources, T.configMap, "solo-agent-files");
+      assert.deepEqual(Object.keys(files.data), ["ca.pem"]);
+      assert.ok(Buffer.from(files.binaryData["ca.p12"], "base64").includes(Buffer.from("FAKE-CA-CERT")));
       assert.deepEqual(pod.hostAliases, [{ ip: fakeClusterIp("solo-egress-proxy-service"), hostnames: ["egress-proxy"] }]);
       assert.deepEqual([pod.dnsPolicy, pod.dnsConfig], ["None", { nameservers: ["127.0.0.1"] }]);
       const env = Object.fromEntries((agent.env as Obj[]).map((e) => [e.name, e.value]));

@@ -149,6 +149,17 @@ describe("bot-bottle program under Pulumi mocks", function () {
       assert.equal(proxy.inputs.user, "10002:10002");
     });
 
+    it("uploads the bottle CA to the agent as PEM and as a Java trust store (contentBase64), both plain", () => {
+      const agent = named(resources, CONTAINER, "solo-agent");
+      assert.equal(containsSecret(agent.inputs.uploads), false);
+      const uploads = agent.inputs.uploads as { file: string; content?: string; contentBase64?: string; permissions: string }[];
+      assert.deepEqual(uploads.map((u) => [u.file, u.permissions, u.content !== undefined, u.contentBase64 !== undefined]), [
+        ["/etc/bot-bottle/ca.pem", "0444", true, false],
+        ["/etc/bot-bottle/ca.p12", "0444", false, true],
+      ]);
+      assert.ok(Buffer.from(uploads[1]?.contentBase64 ?? "", "base64").includes(Buffer.from("FAKE-CA-CERT")));
+    });
+
     it("declares limits in the form the Docker provider reads back: cpus as it prints them, no swap", () => {
       for (const name of ["solo-agent", "solo-egress-proxy", "solo-pipelock"]) {
         const { cpus, memory, memorySwap } = named(resources, CONTAINER, name).inputs as { cpus: string; memory: number; memorySwap: number };

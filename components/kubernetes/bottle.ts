@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { caKeyPem, declareCa, type Ca } from "../bottle-ca";
+import { caKeyPem, caTrustStoreBase64, declareCa, type Ca } from "../bottle-ca";
 import { commonOutputs, namesByRole, type CommonBottleOutputs } from "../bottle-outputs";
 import { resourceName, type ContainerRole } from "../naming";
 import type { BottlePlan } from "../plan-types";
@@ -62,7 +62,7 @@ export class KubernetesBottle extends pulumi.ComponentResource {
     const configMaps: Partial<Record<ContainerRole, k8s.core.v1.ConfigMap>> = {};
     for (const c of plan.containers) {
       if (c.uploads.length === 0) continue;
-      configMaps[c.role] = new k8s.core.v1.ConfigMap(resourceName(plan.name, c.role, "-files"), configMapArgs(plan, c, this.ca.cert.certPem, settings), inNamespace);
+      configMaps[c.role] = new k8s.core.v1.ConfigMap(resourceName(plan.name, c.role, "-files"), configMapArgs(plan, c, { certPem: this.ca.cert.certPem, trustStoreBase64: caTrustStoreBase64(this.ca) }, settings), inNamespace);
     }
     const services: Partial<Record<ContainerRole, k8s.core.v1.Service>> = {};
     for (const role of servedRoles(plan)) {

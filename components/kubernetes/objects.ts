@@ -46,8 +46,22 @@ function metadata(plan: BottlePlan, role: ContainerRole, settings: Pick<Kubernet
   return { ...(name !== undefined ? { name } : {}), namespace: namespaceOf(plan.name, settings), labels: kubeLabels(plan.name, role) };
 }
 
-function contentOf(content: FileContent, caCertPem: pulumi.Input<string>): pulumi.Input<string> {
-  return content.kind === "text" ? content.text : caCertPem;
+/** Text files go in `data`, the binary trust store in `binaryData` (base64). */
+function contentOf(content: FileContent, ca: CaFiles): { text: pulumi.Input<string> } | { base64: pulumi.Input<string> } {
+  switch (content.kind) {
+    case "text":
+      return { text: content.text };
+    case "ca-cert":
+      return { text: ca.certPem };
+    case "ca-truststore":
+      return { base64: ca.trustStoreBase64 };
+  }
+}
+
+/** The bottle CA's forms that files hold. */
+export interface CaFiles {
+  readonly certPem: pulumi.Input<string>;
+  readonly trustStoreBase64: pulumi.Input<string>;
 }
 
 /**
@@ -55,10 +69,15 @@ function contentOf(content: FileContent, caCertPem: pulumi.Input<string>): pulum
  * Deployment that mounts it rolls (a file changed in place reaches a running Pod late, or never
  * for a file the process read at start).
  */
-export function configMapArgs(plan: BottlePlan, c: ContainerPlan, caCertPem: pulumi.Input<string>, settings: Pick<KubernetesSettings, "namespace">): k8s.core.v1.ConfigMapArgs {
+export function configMapArgs(plan: BottlePlan, c: ContainerPlan, ca: CaFiles, settings: Pick<KubernetesSettings, "namespace">): k8s.core.v1.ConfigMapArgs {
   const data: Record<string, pulumi.Input<string>> = {};
-  for (const u of c.uploads) data[configMapFile(u.file).key] = contentOf(u.content, caCertPem);
-  return { metadata: metadata(plan, c.role, settings), data };
+  const binaryData: Record<string, pulumi.Input<string>> = {};
+  for (const u of c.uploads) {
+    const content = contentOf(u.content, ca);
+    if ("text" in content) data[configMapFile(u.file).key] = content.text;
+    else binaryData[configMapFile(u.file).key] = content.base64;
+  }
+  return { metadata: metadata(plan, c.role, settings), data, ...(Object.keys(binaryData).length ? { binaryData } : {}) };
 }
 
 /** The proxy's secret env by variable name (tokens, CA key); empty when the role has none. */

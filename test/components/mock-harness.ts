@@ -20,7 +20,8 @@ const SLOW_TYPES = new Set(["kubernetes:networking.k8s.io/v1:NetworkPolicy"]);
 
 export const FAKE_CA_KEY = "-----BEGIN EC PRIVATE KEY-----\nFAKE-CA-KEY-do-not-leak\n-----END EC PRIVATE KEY-----\n";
 export const FAKE_CA_KEY_PKCS8 = "-----BEGIN PRIVATE KEY-----\nFAKE-CA-KEY-PKCS8-do-not-leak\n-----END PRIVATE KEY-----\n";
-export const FAKE_CA_CERT = "-----BEGIN CERTIFICATE-----\nFAKE-CA-CERT\n-----END CERTIFICATE-----\n";
+/** A stand-in for the tls provider's certificate: base64 of "FAKE-CA-CERT", so that forms derived from it (the Java trust store) can be made. */
+export const FAKE_CA_CERT = "-----BEGIN CERTIFICATE-----\nRkFLRS1DQS1DRVJU\n-----END CERTIFICATE-----\n";
 export const FAKE_IMAGE_ID = "sha256:fake-egress-proxy-image";
 
 /** Every resource registered since `installMocks`, in order. */

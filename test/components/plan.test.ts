@@ -66,10 +66,15 @@ describe("bottle plan", () => {
     const env = envMap(agent);
     for (const n of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) assert.deepEqual(env[n], { kind: "text", text: "http://egress-proxy:8080" });
     for (const n of ["NO_PROXY", "no_proxy"]) assert.deepEqual(env[n], { kind: "text", text: "localhost,127.0.0.1" });
-    for (const n of ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"]) {
+    for (const n of ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "npm_config_cafile", "CARGO_HTTP_CAINFO", "AWS_CA_BUNDLE"]) {
       assert.deepEqual(env[n], { kind: "text", text: "/etc/bot-bottle/ca.pem" });
     }
-    assert.deepEqual(agent.uploads, [{ file: "/etc/bot-bottle/ca.pem", content: { kind: "ca-cert" }, permissions: "0444" }]);
+    assert.deepEqual(env.NODE_USE_ENV_PROXY, { kind: "text", text: "1" });
+    assert.match((env.JAVA_TOOL_OPTIONS as { text: string }).text, /^-Djavax\.net\.ssl\.trustStore=\/etc\/bot-bottle\/ca\.p12 -Djavax\.net\.ssl\.trustStoreType=PKCS12 -Dhttps\.proxyHost=egress-proxy -Dhttps\.proxyPort=8080 /);
+    assert.deepEqual(agent.uploads, [
+      { file: "/etc/bot-bottle/ca.pem", content: { kind: "ca-cert" }, permissions: "0444" },
+      { file: "/etc/bot-bottle/ca.p12", content: { kind: "ca-truststore" }, permissions: "0444" },
+    ]);
     assert.ok(agent.env.every((e) => e.value.kind === "text"), "a token reference in the agent's env");
     assert.ok(agent.env.every((e) => e.value.kind !== "ca-key"), "the CA key reaches the agent");
     assert.equal(agent.user, "10001");

@@ -37,12 +37,16 @@ function readHealthcheck(inputs: StrictInputs): Record<string, unknown> | undefi
 function readUploads(inputs: StrictInputs): TarFile[] {
   return (inputs.optObjects("uploads") ?? []).map((u) => {
     const file = u.string("file");
-    const content = u.string("content");
+    // the provider takes exactly one of `content` and `contentBase64` (binary files)
+    const text = u.optString("content");
+    const base64 = u.optString("contentBase64");
     const permissions = u.optString("permissions");
     u.done();
+    if ((text === undefined) === (base64 === undefined)) throw new Error(`${u.where}: needs exactly one of content and contentBase64`);
+    const content = text !== undefined ? Buffer.from(text, "utf8") : Buffer.from(base64 ?? "", "base64");
     if (permissions !== undefined && !/^0?[0-7]{3,4}$/.test(permissions)) throw new Error(`${u.where}: permissions must be octal`);
     // the provider's default mode for an upload is 0644, owned by root
-    return { name: file, content: Buffer.from(content, "utf8"), mode: permissions === undefined ? 0o644 : parseInt(permissions, 8) };
+    return { name: file, content, mode: permissions === undefined ? 0o644 : parseInt(permissions, 8) };
   });
 }
 
