@@ -15,6 +15,7 @@ import {
   PIPELOCK_TUNNELS_PER_MINUTE_MAX, PIPELOCK_TUNNELS_PER_MINUTE_MIN, PIPELOCK_TUNNELS_PER_MINUTE_PER_HOST,
   PROXY_DEFAULT_IMAGE_NAME,
 } from "./constants";
+import { agentEnvSchema, envNameProblem } from "./agent-env-schema";
 import { cpusAsReadBack } from "./docker-readback";
 import { backendSchema, kubernetesSchema } from "./kubernetes/settings";
 import { hostPatternProblem, ssrfCidrProblem, type HostPatternField } from "./pipelock-rules";
@@ -100,6 +101,8 @@ const agent = z.strictObject(
     command: z.array(z.string()).min(1, "must not be empty; omit it to keep the container idle for `docker exec`").optional(),
     user: z.string().regex(USER, "must be a uid, uid:gid or user name; e.g. 10001").default(AGENT_DEFAULT_USER),
     limits,
+    /** Plain variables (agent-env-schema.ts); credentials go to a route's auth, with `agent_env`. */
+    env: agentEnvSchema.optional(),
   },
   { error: (iss) => (iss.code === "invalid_type" ? "is required; set agent: { image: <image> }" : undefined) },
 ).superRefine((a, ctx) => {
@@ -180,19 +183,41 @@ function normalisePipelockUrl(url: string): string {
   return `http://${u.host}`;
 }
 
+/** `basic`: the proxy sends `Authorization: Basic base64(username:token)`. */
+const basicAuth = z.strictObject({
+  username: text("give the user name the upstream expects with the token, e.g. x-access-token for GitHub")
+    .refine((u) => /^[\x21-\x7e]{1,256}$/.test(u) && !u.includes(":"), {
+      message: "must be 1-256 printable ASCII characters without `:` or spaces; e.g. x-access-token",
+    }),
+});
+
 const routeAuth = z
   .strictObject({
     scheme: z.string().optional(),
     header: z.string().optional(),
+    basic: basicAuth.optional(),
     token_ref: text("name the Pulumi config secret that holds the token, e.g. githubToken")
       .regex(CONFIG_KEY, "must be a Pulumi config key (a letter, then letters, digits, - or _); e.g. githubToken"),
+    /** The agent's variable that holds a placeholder for this credential (placeholders.ts). */
+    agent_env: z.string().superRefine((name, ctx) => {
+      const problem = envNameProblem(name);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }).optional(),
   })
   .superRefine((a, ctx) => {
-    if ((a.scheme === undefined) === (a.header === undefined)) {
+    const forms = [a.scheme, a.header, a.basic].filter((f) => f !== undefined).length;
+    if (forms !== 1) {
       ctx.addIssue({
         code: "custom",
         path: [],
-        message: "needs exactly one of `scheme` (Authorization: <scheme> <token>) or `header` (<header>: <token>); set one",
+        message: "needs exactly one of `scheme` (Authorization: <scheme> <token>), `header` (<header>: <token>) or `basic: {username}` (Authorization: Basic of username:token); set one",
+      });
+    }
+    if (a.scheme !== undefined && a.scheme.toLowerCase() === "basic") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["scheme"],
+        message: "Basic takes a user name and the token encoded together; write `basic: {username: <user>}` and keep the plain token in the secret (e.g. username x-access-token for GitHub)",
       });
     }
   });
@@ -249,6 +274,21 @@ export const bottleSchema = z.strictObject({
   egress_proxy: egressProxy,
   /** Where this bottle runs; the stack's `backend` when absent. */
   backend: backendSchema.optional(),
+}).superRefine((b, ctx) => {
+  // each placeholder variable once, and never one that agent.env also sets
+  const first = new Map<string, number>();
+  b.egress_proxy.routes.forEach((r, i) => {
+    const name = r.auth?.agent_env;
+    if (name === undefined) return;
+    const path = ["egress_proxy", "routes", i, "auth", "agent_env"];
+    const j = first.get(name);
+    if (j !== undefined && b.egress_proxy.routes[j]?.auth?.token_ref !== r.auth?.token_ref) {
+      ctx.addIssue({ code: "custom", path, message: `is also the agent_env of routes[${j}], which carries another secret; give each credential its own variable` });
+    } else if (j === undefined) first.set(name, i);
+    if (b.agent.env?.[name] !== undefined) {
+      ctx.addIssue({ code: "custom", path, message: "is also set in agent.env; drop it there: the bottle puts the placeholder in it" });
+    }
+  });
 });
 
 const bottles = z

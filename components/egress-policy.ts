@@ -19,7 +19,15 @@ export interface EgressPolicyRoute {
   readonly websocket: boolean;
   readonly plain_http: boolean;
   /** The credential the proxy injects, by the Pulumi config key that holds it. */
-  readonly auth: { readonly header: string; readonly scheme?: string; readonly token_ref: string } | null;
+  readonly auth: {
+    readonly header: string;
+    readonly scheme?: string;
+    /** Basic credentials: the user name sent with the token. */
+    readonly username?: string;
+    readonly token_ref: string;
+    /** The agent's variable that holds the placeholder, if any. */
+    readonly agent_env?: string;
+  } | null;
   /** Request inspection in force on the route: the bottle's settings and its own. */
   readonly dlp: { readonly mode: "block" | "log" | "off"; readonly extra_rules: number; readonly allow: readonly string[] };
   readonly response_scan: "block" | "log" | "off";
@@ -38,6 +46,7 @@ export interface EgressPolicy {
 export function egressPolicy(rendered: RoutesFile, configured: readonly RouteConfig[], via: string): EgressPolicy {
   const routes = rendered.routes.map((r, i): EgressPolicyRoute => {
     const ref = configured[i]?.auth?.token_ref;
+    const agentEnv = configured[i]?.auth?.agent_env;
     if (r.auth !== undefined && ref === undefined) throw new Error(`internal: rendered route ${i} has auth that its config lacks`);
     return {
       host: r.host,
@@ -46,9 +55,13 @@ export function egressPolicy(rendered: RoutesFile, configured: readonly RouteCon
       methods: r.methods ?? "any but TRACE, TRACK, CONNECT",
       websocket: r.websocket === true,
       plain_http: r.plain_http === true,
-      auth: r.auth === undefined || ref === undefined ? null
-        : "scheme" in r.auth ? { header: "authorization", scheme: r.auth.scheme, token_ref: ref }
-        : { header: r.auth.header, token_ref: ref },
+      auth: r.auth === undefined || ref === undefined ? null : {
+        ...("scheme" in r.auth ? { header: "authorization", scheme: r.auth.scheme }
+          : "basic" in r.auth ? { header: "authorization", scheme: "Basic", username: r.auth.basic.username }
+          : { header: r.auth.header }),
+        token_ref: ref,
+        ...(agentEnv === undefined ? {} : { agent_env: agentEnv }),
+      },
       dlp: dlpOf(effectiveDlp(rendered.dlp, r.dlp)),
       response_scan: r.response_scan ?? "off",
       allow_double_encoding: r.allow_double_encoding === true,

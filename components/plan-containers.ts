@@ -5,11 +5,12 @@
  */
 import { isRootUser, type BottleConfig } from "./config-schema";
 import {
-  AGENT_CA_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
+  AGENT_CA_FILE, AGENT_JAVA_TRUSTSTORE_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
   PROXY_CA_CERT_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
-  PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
+  PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
   PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING, AGENT_DEFAULT_LIMITS,
 } from "./constants";
+import { agentRuntimeEnv } from "./agent-runtime-env";
 import { cpusAsReadBack } from "./docker-readback";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
 import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan } from "./plan-types";
@@ -41,18 +42,18 @@ function resources(limits: { memory_mb: number; cpus: number }) {
 
 
 /**
- * The agent: internal network only, no alias, no token anywhere, the bottle CA as its whole
- * trust store. SSL_CERT_FILE replaces the system store rather than adding to it; that is
- * right here, because every TLS peer the agent can reach is the proxy, whose leaf certificates
- * the bottle CA signs.
+ * The agent: internal network only, no alias, no token anywhere (placeholders are none), the
+ * bottle CA as its whole trust store. SSL_CERT_FILE replaces the system store rather than adding
+ * to it; that is right here, because every TLS peer the agent can reach is the proxy, whose leaf
+ * certificates the bottle CA signs.
  */
-export function planAgent(bottle: BottleConfig): ContainerPlan {
+export function planAgent(bottle: BottleConfig, placeholders: ReadonlyArray<readonly [string, string]> = []): ContainerPlan {
   const { agent } = bottle;
+  // the schema keeps these three sets of names apart (agent-env-schema.ts, config-schema.ts)
   const env: EnvVar[] = [
-    ...["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map((n) => text(n, PROXY_URL)),
-    // the proxy itself must stay proxied-to, so it is not listed here
-    ...["NO_PROXY", "no_proxy"].map((n) => text(n, "localhost,127.0.0.1")),
-    ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"].map((n) => text(n, AGENT_CA_FILE)),
+    ...agentRuntimeEnv().map(([n, v]) => text(n, v)),
+    ...placeholders.map(([n, v]) => text(n, v)),
+    ...Object.entries(agent.env ?? {}).map(([n, v]) => text(n, v)),
   ];
   return {
     ...base(bottle.name, "agent"),
@@ -60,7 +61,10 @@ export function planAgent(bottle: BottleConfig): ContainerPlan {
     command: agent.command ?? AGENT_DEFAULT_COMMAND,
     user: agent.user,
     env,
-    uploads: [{ file: AGENT_CA_FILE, content: { kind: "ca-cert" }, permissions: "0444" }],
+    uploads: [
+      { file: AGENT_CA_FILE, content: { kind: "ca-cert" }, permissions: "0444" },
+      { file: AGENT_JAVA_TRUSTSTORE_FILE, content: { kind: "ca-truststore" }, permissions: "0444" },
+    ],
     networks: [{ network: { kind: "bottle", role: "internal" }, aliases: [] }],
     ...resources(agent.limits),
     names: "bottle",

@@ -16,6 +16,7 @@ import { planAgent, planPipelock, planProxy } from "./plan-containers";
 import { kubernetesCommands, namespaceOf } from "./kubernetes/names";
 import type { BottlePlan, ContainerPlan, NetworkPlan, NetworkRef, PlanTarget } from "./plan-types";
 import { renderPipelockConfig, type PipelockFile } from "./pipelock-config";
+import { bottlePlaceholders } from "./placeholders";
 import { renderRoutesFile } from "./routes-file";
 import { assignTokenSlots, slotByRef, tokenSlotConflicts } from "./token-slots";
 
@@ -44,7 +45,8 @@ export function planBottle(bottle: BottleConfig, index: number, target: PlanTarg
   const routesPath = ["bottles", index, "egress_proxy"];
   const slots = assignTokenSlots(bottle.egress_proxy.routes.map((r) => r.auth?.token_ref));
   const { on_echo, dlp } = bottle.egress_proxy;
-  const rendered = renderRoutesFile(bottle.egress_proxy.routes, slotByRef(slots), routesPath, { ...(on_echo === undefined ? {} : { on_echo }), ...(dlp === undefined ? {} : { dlp }) });
+  const placeholders = bottlePlaceholders(name, bottle.egress_proxy.routes);
+  const rendered = renderRoutesFile(bottle.egress_proxy.routes, slotByRef(slots), routesPath, { ...(on_echo === undefined ? {} : { on_echo }), ...(dlp === undefined ? {} : { dlp }) }, placeholders.byRef);
   if (!rendered.ok) return { ok: false, errors: rendered.errors };
   const routes = rendered.value;
 
@@ -53,7 +55,7 @@ export function planBottle(bottle: BottleConfig, index: number, target: PlanTarg
   if (conflicts.length > 0) throw new Error(`internal: token slots of bottle ${name} disagree: ${conflicts.join("; ")}`);
 
   const networks: NetworkPlan[] = [network(name, "internal")];
-  const containers: ContainerPlan[] = [planAgent(bottle)];
+  const containers: ContainerPlan[] = [planAgent(bottle, placeholders.env)];
   const pl = bottle.pipelock;
   let pipelockUrl: string;
   let egress: NetworkRef = { kind: "bottle", role: "egress" };

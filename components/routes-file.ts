@@ -2,7 +2,8 @@
  * Render a bottle's `routes.yaml` for the proxy and check it with the one shared schema
  * (`proxy/src/policy/routes-schema.ts`), so that a route the proxy would reject fails `pulumi preview`
  * instead of a container start. The file is JSON (valid YAML) and never holds a token value
- * nor a `token_ref` name: an authenticated route names its slot (`token_env`) only.
+ * nor a `token_ref` name: an authenticated route names its slot (`token_env`) only, and the
+ * placeholder the agent holds for it (placeholders.ts), which is no secret.
  */
 import { routesFileSchema, type RoutesFile, type RoutesFileInput } from "../proxy/src/policy/routes-schema";
 import type { RouteConfig } from "./config-schema";
@@ -19,7 +20,7 @@ export interface RenderedRoutes {
 
 export type RenderResult = { ok: true; value: RenderedRoutes } | { ok: false; errors: string[] };
 
-function toRouteInput(route: RouteConfig, slotOf: ReadonlyMap<string, string>): RouteInput {
+function toRouteInput(route: RouteConfig, slotOf: ReadonlyMap<string, string>, placeholders: ReadonlyMap<string, string>): RouteInput {
   const out: RouteInput = { host: route.host };
   if (route.port !== undefined) out.port = route.port;
   if (route.path_allowlist !== undefined) out.path_allowlist = [...route.path_allowlist];
@@ -33,9 +34,12 @@ function toRouteInput(route: RouteConfig, slotOf: ReadonlyMap<string, string>): 
   if (route.auth !== undefined) {
     const slot = slotOf.get(route.auth.token_ref);
     if (slot === undefined) throw new Error(`internal: no token slot for a route's token_ref`);
-    out.auth = route.auth.scheme !== undefined
-      ? { scheme: route.auth.scheme, token_env: slot }
-      : { header: route.auth.header ?? "", token_env: slot };
+    const { scheme, header, basic, token_ref } = route.auth;
+    const placeholder = placeholders.get(token_ref);
+    const common = { token_env: slot, ...(placeholder === undefined ? {} : { placeholder }) };
+    out.auth = scheme !== undefined ? { scheme, ...common }
+      : basic !== undefined ? { basic: { username: basic.username }, ...common }
+      : { header: header ?? "", ...common };
   }
   return out;
 }
@@ -50,11 +54,12 @@ export function renderRoutesFile(
   slotOf: ReadonlyMap<string, string>,
   configPath: ReadonlyArray<PropertyKey>,
   bottleWide: { on_echo?: string; dlp?: unknown } = {},
+  placeholders: ReadonlyMap<string, string> = new Map(),
 ): RenderResult {
   // the bottle-wide settings are the user's values until the schema has checked them
   const candidate = {
     version: 1,
-    routes: routes.map((r) => toRouteInput(r, slotOf)),
+    routes: routes.map((r) => toRouteInput(r, slotOf, placeholders)),
     ...(bottleWide.on_echo === undefined ? {} : { on_echo: bottleWide.on_echo }),
     ...(bottleWide.dlp === undefined ? {} : { dlp: bottleWide.dlp }),
   };
