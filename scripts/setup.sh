@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-stop machine setup: Docker engine, base image, pipelock image (in that order).
+# One-stop machine setup: Docker engine, base image, test-agent image, pipelock image (in that order).
 # Prints one summary line at the end. pipelock being unavailable (exit 3 of
 # pipelock-image.sh: no pipelock binary or image was given, none is cached) is reported but
 # not fatal unless BB_REQUIRE_PIPELOCK=1.
@@ -12,6 +12,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 t0=$SECONDS
 bash "$here/docker-engine.sh"
 bash "$here/base-image.sh"
+bash "$here/test-agent-image.sh"
 pl_status=0
 bash "$here/pipelock-image.sh" || pl_status=$?
 case "$pl_status" in

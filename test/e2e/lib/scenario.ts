@@ -26,12 +26,16 @@ export interface Scenario {
   upstream: string;
 }
 
-/** Build the fixture images, make the upstream CA, start the outside network and the upstream. */
-export async function prepareScenario(prefix: string): Promise<Scenario> {
+/**
+ * Build the fixture images, make the upstream CA, start the outside network and the upstream.
+ * `extraNames` join the upstream certificate's names, for servers of the caller's own that
+ * present the same certificate (`tls.cert`, `tls.key`).
+ */
+export async function prepareScenario(prefix: string, extraNames: readonly string[] = []): Promise<Scenario> {
   const runId = randomBytes(3).toString("hex");
   const bottle = `${prefix}-${runId}`;
   await buildFixtureImages();
-  const tls = await makeUpstreamTls([API_HOST, REFUSED_BY_HOP_HOST]);
+  const tls = await makeUpstreamTls([API_HOST, REFUSED_BY_HOP_HOST, ...extraNames]);
   const outsideNet = `${bottle}-outside`;
   await createRunNetwork(runId, outsideNet, true);
   const upstream = await runFixture(runId, {
