@@ -71,21 +71,25 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
   let flags = 0;
   const n = bytes.length;
   for (let i = 0; i < n; i++) {
-    const byte = bytes[i] as number;
-    const kind = KIND[byte] as number;
+    let byte = bytes[i] as number;
+    let kind = KIND[byte] as number;
     if (kind !== 0) {
-      if (start === -1) {
-        start = i;
-        kinds = 0;
-      }
-      kinds |= kind;
-      if ((kind & (UPPER | LOWER)) !== 0) wordLength++;
-      if ((kind & DIGIT) !== 0) {
-        if (++digitRun >= 13) sawDigits = true;
-      } else if (byte !== 0x2d) digitRun = 0;
-      continue;
-    }
-    if (start !== -1) {
+      // a run, read to its end in a loop of its own: most bytes of a body are in one
+      start = i;
+      kinds = 0;
+      do {
+        kinds |= kind;
+        if ((kind & DIGIT) !== 0) {
+          if (++digitRun >= 13) sawDigits = true;
+        } else {
+          if ((kind & (UPPER | LOWER)) !== 0) wordLength++;
+          if (byte !== 0x2d) digitRun = 0;
+        }
+        if (++i === n) break;
+        byte = bytes[i] as number;
+        kind = KIND[byte] as number;
+      } while (kind !== 0);
+      if (i === n) break;
       if (i - start >= min) found(start, i, (kinds & NOT_HEX) === 0, kinds);
       start = -1;
     }
@@ -191,6 +195,9 @@ function hexMayPrint(bytes: Uint8Array, from: number, end: number): boolean {
   return false;
 }
 
+/** MIN_STRETCH pairs that hexMayPrint accepts, at any alignment: one native search rules most runs out. */
+const HEX_MAY_PRINT = /(?:[02-7][0-9a-fA-F]){12}/;
+
 /** Value of each base64 (and base64url) character, as Node decodes them. */
 const B64_VALUE = new Uint8Array(256);
 [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].forEach((c, i) => (B64_VALUE[c.charCodeAt(0)] = i));
@@ -243,7 +250,7 @@ function readRuns(text: string, base64: string[], hex: string[], judge: boolean,
     if (whole && !wif && wifShaped(bytes, start, end)) wif = wifValid(bytes.toString("latin1", start, end));
     if (allHex) {
       // hex digits alone are hex, not base64
-      if (length >= HEX_MIN_RUN) for (let lead = 0; lead < 2; lead++) if (hexMayPrint(bytes, start + lead, end)) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex);
+      if (length >= HEX_MIN_RUN && HEX_MAY_PRINT.test(text.slice(start, end))) for (let lead = 0; lead < 2; lead++) if (hexMayPrint(bytes, start + lead, end)) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex);
       return;
     }
     // a run inside a larger string may start at any of the 4 positions of a base64 quantum;
