@@ -105,6 +105,10 @@ export class DlpScanner {
   readonly #anchorLength: number[];
   /** Per rule, where its anchors were found in the view being searched (start, length, ...). */
   readonly #hits: number[][];
+  /** The rules with hits in the last view searched (their lists are emptied before the next). */
+  readonly #touched: number[] = [];
+  /** The rules without anchors: they run on every text. */
+  readonly #everywhere: number[];
   readonly #entropy: boolean;
   readonly #wif: boolean;
 
@@ -134,6 +138,7 @@ export class DlpScanner {
     if (!allowed.has(BOTTLE_TOKEN_RULE_ID)) for (const t of foreignTokens) if (t.length >= 2) add(t, TOKEN);
     this.#anchors = anchors.length ? new AnchorSearch(anchors) : undefined;
     this.#hits = this.#rules.map(() => []);
+    this.#everywhere = this.#rules.flatMap((r, i) => (r.anchors.length ? [] : [i]));
     this.#entropy = settings.rules.includes(ENTROPY_RULE_ID) && !allowed.has(ENTROPY_RULE_ID);
     this.#wif = !allowed.has(WIF_RULE_ID);
   }
@@ -158,18 +163,24 @@ export class DlpScanner {
     const text = view.text;
     // where each anchored rule can match at all: one pass over the text for every anchor, any case
     const hits = this.#hits;
-    for (const h of hits) h.length = 0;
+    const touched = this.#touched;
+    for (const r of touched) (hits[r] as number[]).length = 0;
+    touched.length = 0;
     let token = false;
     this.#anchors?.forEach(view.bytes, (i, at) => {
       const rule = this.#anchorRule[i] as number;
-      if (rule === TOKEN) token = true;
-      else (hits[rule] as number[]).push(at, this.#anchorLength[i] as number);
+      if (rule === TOKEN) return void (token = true);
+      const list = hits[rule] as number[];
+      if (list.length === 0) touched.push(rule);
+      list.push(at, this.#anchorLength[i] as number);
     });
     if (token) return BOTTLE_TOKEN_RULE_ID;
-    for (let i = 0; i < this.#rules.length; i++) {
+    // the rules that can match here, in the rules' order: the first that does names the finding
+    const candidates = touched.length ? [...touched, ...this.#everywhere].sort((a, b) => a - b) : this.#everywhere;
+    for (const i of candidates) {
       const rule = this.#rules[i] as Compiled;
       const at = hits[i] as number[];
-      if ((rule.anchors.length && at.length === 0) || (rule.needs !== undefined && !view.facts[rule.needs]) || skip?.has(rule.id)) continue;
+      if ((rule.needs !== undefined && !view.facts[rule.needs]) || skip?.has(rule.id)) continue;
       const found = rule.plan === "start" ? startsAt(rule, text, at) : rule.plan === "region" ? inRegions(rule, text, at) : matchIn(rule, text, 0, text.length);
       if (found) return rule.id;
     }
