@@ -84,7 +84,7 @@ function planOf(r: DlpRule): Pick<Compiled, "plan" | "anchors" | "maxLength"> {
   let plan: Pick<Compiled, "plan" | "anchors" | "maxLength"> = { plan: "full", anchors: declared, maxLength: Infinity };
   if (declared.length) {
     const shape = patternShape(r.pattern);
-    const ascii = shape.prefixes.every((p) => /^[\x00-\x7f]+$/.test(p));
+    const ascii = shape.prefixes.every((p) => !/[\u0080-\uffff]/.test(p));
     const startsWithAnchor = ascii && shape.prefixes.length > 0 && shape.prefixes.every((p) => declared.some((a) => p.startsWith(a)));
     if (startsWithAnchor) plan = { plan: "start", anchors: declared, maxLength: shape.maxLength };
     else if (shape.maxLength < Infinity && shape.lookaround <= MAX_LOOKAROUND) plan = { plan: "region", anchors: declared, maxLength: shape.maxLength };
