@@ -52,6 +52,7 @@ export const MESSAGING_RULES = [
     family: "messaging",
     finds: "Twilio API key secrets' ids (`SK` + 32 hex) and 32-hex auth tokens assigned to a `twilio` name",
     pattern: `(?<![A-Za-z0-9])SK[0-9a-f]{32}(?![A-Za-z0-9])|${ci("twilio")}[A-Za-z0-9_.-]{0,24}["']?[ \\t]{0,4}[:=][ \\t]{0,4}["']?[0-9a-f]{32}(?![0-9a-f])`,
+    anchors: ["sk", "twilio"],
   },
   {
     id: "sendgrid-key",

@@ -75,7 +75,8 @@ export class DlpStream {
   #search(data: Buffer, end: number, final: boolean): DlpFinding | undefined {
     const from = this.#at === 0 ? 0 : cutStart(data, 0, Math.min(end, DlpStream.START_SLACK));
     const to = final ? end : cutEnd(data, Math.max(from, end - DlpStream.END_SLACK), end);
-    const rule = to > from ? this.scanner.find(data.toString("latin1", from, to), final) : undefined;
+    const bytes = data.subarray(from, to);
+    const rule = to > from ? this.scanner.find(bytes.toString("latin1"), final, undefined, bytes) : undefined;
     return rule ? { rule, where: `body@${this.#at + from}` } : undefined;
   }
 

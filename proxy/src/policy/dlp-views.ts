@@ -12,6 +12,8 @@ export interface View {
   /** How the view was made: for tests and the reasoning, not for the audit line. */
   how: "raw" | "url" | "url2" | "json" | "unicode" | "base64" | "hex";
   text: string;
+  /** `text` as latin1 bytes, one a character (characters past latin1 as spaces): what anchors are found in. */
+  bytes: Buffer;
   /** What the one pass over it saw: which rules have something to read. */
   facts: TextFacts;
 }
@@ -69,21 +71,25 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
   let flags = 0;
   const n = bytes.length;
   for (let i = 0; i < n; i++) {
-    const byte = bytes[i] as number;
-    const kind = KIND[byte] as number;
+    let byte = bytes[i] as number;
+    let kind = KIND[byte] as number;
     if (kind !== 0) {
-      if (start === -1) {
-        start = i;
-        kinds = 0;
-      }
-      kinds |= kind;
-      if ((kind & (UPPER | LOWER)) !== 0) wordLength++;
-      if ((kind & DIGIT) !== 0) {
-        if (++digitRun >= 13) sawDigits = true;
-      } else if (byte !== 0x2d) digitRun = 0;
-      continue;
-    }
-    if (start !== -1) {
+      // a run, read to its end in a loop of its own: most bytes of a body are in one
+      start = i;
+      kinds = 0;
+      do {
+        kinds |= kind;
+        if ((kind & DIGIT) !== 0) {
+          if (++digitRun >= 13) sawDigits = true;
+        } else {
+          if ((kind & (UPPER | LOWER)) !== 0) wordLength++;
+          if (byte !== 0x2d) digitRun = 0;
+        }
+        if (++i === n) break;
+        byte = bytes[i] as number;
+        kind = KIND[byte] as number;
+      } while (kind !== 0);
+      if (i === n) break;
       if (i - start >= min) found(start, i, (kinds & NOT_HEX) === 0, kinds);
       start = -1;
     }
@@ -95,25 +101,39 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
       wordLength = 0;
       gap = 0;
     }
+    // what this byte is, from one table: fewer branches on binary data, where they are unpredictable
+    const info = BETWEEN[byte] as number;
+    flags |= info;
+    control += info >>> 5;
     // between words: up to 4 of space, tab, line breaks, comma and quotes (a JSON array of words)
-    if (SEPARATOR[byte]) {
+    if ((info & B_SEPARATOR) !== 0) {
       if (++gap > 4) words = 0;
     } else words = 0;
-    if (byte === 0x20) continue;
-    if (byte !== 0x2d) digitRun = 0;
-    if (byte > 0x20 && byte < 0x7f) {
-      if (byte === 0x25) flags |= 1;
-      else if (byte === 0x5c) flags |= 2;
-    } else if (byte >= 0x80) flags |= 4;
-    else if (byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) control++;
+    // spaces may sit between a card number's digits
+    if ((info & B_SPACE) === 0) digitRun = 0;
   }
   if (start !== -1 && n - start >= min) found(start, n, (kinds & NOT_HEX) === 0, kinds);
   if (wordLength >= 3 && wordLength <= 8 && words + 1 >= 12) sawWords = true;
-  return { words: sawWords, digits: sawDigits, percent: (flags & 1) !== 0, backslash: (flags & 2) !== 0, high: (flags & 4) !== 0, control: n === 0 ? 0 : control / n };
+  return { words: sawWords, digits: sawDigits, percent: (flags & B_PERCENT) !== 0, backslash: (flags & B_BACKSLASH) !== 0, high: (flags & B_HIGH) !== 0, control: n === 0 ? 0 : control / n };
 }
 
-const SEPARATOR = new Uint8Array(256);
-for (const c of " \t\r\n,\"'") SEPARATOR[c.charCodeAt(0)] = 1;
+/** What a byte outside a run is, for encodedRuns: bits of its flags, and the control mark as bit 5 (a count). */
+const B_PERCENT = 1;
+const B_BACKSLASH = 2;
+const B_HIGH = 4;
+const B_SEPARATOR = 8;
+const B_SPACE = 16;
+const B_CONTROL = 32;
+const BETWEEN = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  if (b >= 0x80) BETWEEN[b] = B_HIGH;
+  else if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) BETWEEN[b] = B_CONTROL;
+  else if (b === 0x7f) BETWEEN[b] = B_CONTROL;
+}
+BETWEEN[0x25] = B_PERCENT;
+BETWEEN[0x5c] = B_BACKSLASH;
+for (const c of " \t\r\n,\"'") BETWEEN[c.charCodeAt(0)] = (BETWEEN[c.charCodeAt(0)] as number) | B_SEPARATOR;
+BETWEEN[0x20] = (BETWEEN[0x20] as number) | B_SPACE;
 
 const BASE58 = new Uint8Array(256);
 for (const c of "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") BASE58[c.charCodeAt(0)] = 1;
@@ -171,8 +191,54 @@ export function foldUnicode(latin1: string): string {
   return text.normalize("NFKC").replace(INVISIBLE, "").replace(LOOK_ALIKE, (c) => LOOK_ALIKES[c] ?? c);
 }
 
-/** What reading one text's runs gave: its facts, a random-looking key, a WIF key. */
+/** The first character of a hex pair that can start a printable byte (`0` for tab and line breaks, `2` to `7`). */
+const HEX_PRINTABLE_HIGH = new Uint8Array(256);
+for (const c of "0234567") HEX_PRINTABLE_HIGH[c.charCodeAt(0)] = 1;
+
+/**
+ * Whether hex decoding of bytes[from, end) can give a printable stretch: each printable byte's
+ * first hex digit is 0 or 2 to 7, so a stretch needs MIN_STRETCH such pairs in a row. Random
+ * hex (digests) and long runs of one digit decode to nothing worth a view and are not decoded.
+ */
+function hexMayPrint(bytes: Uint8Array, from: number, end: number): boolean {
+  let streak = 0;
+  for (let i = from; i + 1 < end; i += 2) {
+    if (HEX_PRINTABLE_HIGH[bytes[i] as number] === 0) streak = 0;
+    else if (++streak >= MIN_STRETCH) return true;
+  }
+  return false;
+}
+
+/** MIN_STRETCH pairs that hexMayPrint accepts, at any alignment: one native search rules most runs out. */
+const HEX_MAY_PRINT = /(?:[02-7][0-9a-fA-F]){12}/;
+
+/** Value of each base64 (and base64url) character, as Node decodes them. */
+const B64_VALUE = new Uint8Array(256);
+[..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].forEach((c, i) => (B64_VALUE[c.charCodeAt(0)] = i));
+B64_VALUE["-".charCodeAt(0)] = 62;
+B64_VALUE["_".charCodeAt(0)] = 63;
+
+/**
+ * Whether base64 decoding of bytes[from, end) can give a printable stretch. A printable byte has
+ * its top bit clear, and that bit comes from one character of each quantum's first three (bit 5
+ * of the first, bit 3 of the second, bit 1 of the third; the fourth gives none): a stretch of
+ * MIN_STRETCH printable bytes needs at least as many characters in a row that allow it.
+ */
+function base64MayPrint(bytes: Uint8Array, from: number, end: number): boolean {
+  let streak = 0;
+  for (let i = from; i < end; i++) {
+    const v = B64_VALUE[bytes[i] as number] as number;
+    const pos = (i - from) & 3;
+    const ok = pos === 3 || (pos === 0 ? v < 32 : pos === 1 ? (v & 8) === 0 : (v & 2) === 0);
+    if (!ok) streak = 0;
+    else if (++streak >= MIN_STRETCH) return true;
+  }
+  return false;
+}
+
+/** What reading one text's runs gave: its bytes and facts, a random-looking key, a WIF key. */
 interface RunsRead {
+  bytes: Buffer;
   facts: TextFacts;
   random: boolean;
   wif: boolean;
@@ -183,9 +249,9 @@ interface RunsRead {
  * (the printable stretches, joined later into one view per encoding), and find what looks like a
  * random key (`judge`: this text is the one to judge, dlp-entropy.ts) or a WIF key.
  */
-function readRuns(text: string, base64: string[], hex: string[], judge: boolean, final: boolean): RunsRead {
-  // characters past latin1 (a folded Unicode view) are no part of a run
-  const bytes = Buffer.from(/[\u0100-\uffff]/.test(text) ? text.replace(/[\u0100-\uffff]/g, " ") : text, "latin1");
+function readRuns(text: string, base64: string[], hex: string[], judge: boolean, final: boolean, latin1: Buffer | boolean): RunsRead {
+  // characters past latin1 (a folded Unicode view, JSON's \u escapes) are no part of a run
+  const bytes = typeof latin1 !== "boolean" ? latin1 : Buffer.from(!latin1 && WIDE.test(text) ? text.replace(WIDE_ALL, " ") : text, "latin1");
   let random = false;
   let wif = false;
   const facts = encodedRuns(bytes, MIN_RUN, (start, end, allHex, kinds) => {
@@ -198,15 +264,19 @@ function readRuns(text: string, base64: string[], hex: string[], judge: boolean,
     if (whole && !wif && wifShaped(bytes, start, end)) wif = wifValid(bytes.toString("latin1", start, end));
     if (allHex) {
       // hex digits alone are hex, not base64
-      if (length >= HEX_MIN_RUN) for (let lead = 0; lead < 2; lead++) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex);
+      if (length >= HEX_MIN_RUN && HEX_MAY_PRINT.test(text.slice(start, end))) for (let lead = 0; lead < 2; lead++) if (hexMayPrint(bytes, start + lead, end)) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex);
       return;
     }
     // a run inside a larger string may start at any of the 4 positions of a base64 quantum;
     // unpadded is fine: a trailing partial quantum yields its whole bytes
-    for (let lead = 0; lead < 4 && length - lead >= MIN_RUN; lead++) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "base64"), base64);
+    for (let lead = 0; lead < 4 && length - lead >= MIN_RUN; lead++) if (base64MayPrint(bytes, start + lead, end)) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "base64"), base64);
   });
-  return { facts, random, wif };
+  return { bytes, facts, random, wif };
 }
+
+/** Characters past latin1. */
+const WIDE = /[\u0100-\uffff]/;
+const WIDE_ALL = /[\u0100-\uffff]/g;
 
 const JSON_ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/;
 
@@ -225,53 +295,60 @@ export interface Views {
 
 /**
  * Every view of `text` (latin1) worth searching. `final`: nothing follows (a stream passes false
- * for a window that more bytes will extend); `entropy`: judge runs for the opt-in entropy rule.
- * The raw text is read once, in one pass that also says which other views it needs; each view
- * carries the facts its rules need.
+ * for a window that more bytes will extend); `entropy`: judge runs for the opt-in entropy rule;
+ * `bytes`: `text` as bytes, when the caller has them. The raw text is read once, in one pass
+ * that also says which other views it needs; each view carries the facts its rules need.
  */
-export function views(text: string, final = true, entropy = true): Views {
+export function views(text: string, final = true, entropy = true, bytes?: Buffer): Views {
   const base64: string[] = [];
   const hex: string[] = [];
   const list: View[] = [];
   let random = false;
   let wif = false;
-  const add = (how: View["how"], viewText: string, judge: boolean): TextFacts => {
-    const r = readRuns(viewText, how === "base64" || how === "hex" ? [] : base64, how === "base64" || how === "hex" ? [] : hex, judge && entropy, final);
+  // which views hold only latin1 characters: all but JSON's (`\u` escapes) and the folded one
+  const wide = new Set<View>();
+  const add = (how: View["how"], viewText: string, judge: boolean, latin1: Buffer | boolean): TextFacts => {
+    const decoded = how === "base64" || how === "hex";
+    const r = readRuns(viewText, decoded ? [] : base64, decoded ? [] : hex, judge && entropy, final, latin1);
     random ||= r.random;
     wif ||= r.wif;
-    list.push({ how, text: viewText, facts: r.facts });
+    const view: View = { how, text: viewText, bytes: r.bytes, facts: r.facts };
+    if (latin1 === false) wide.add(view);
+    list.push(view);
     return r.facts;
   };
   // random keys are judged in the most decoded form of each text: percent-escapes cut runs apart
   const escaped = text.includes("%") && PERCENT.test(text);
-  const raw = add("raw", text, !escaped);
-  const decode = (t: string, tEscaped: boolean, facts: TextFacts) => {
-    if (facts.backslash && JSON_ESCAPE.test(t)) add("json", jsonUnescape(t), true);
+  // text a caller gives as a string may hold any character; its bytes say it is latin1
+  const rawLatin1 = bytes ?? !WIDE.test(text);
+  const raw = add("raw", text, !escaped, rawLatin1);
+  const decode = (t: string, tEscaped: boolean, facts: TextFacts, latin1: boolean) => {
+    if (facts.backslash && JSON_ESCAPE.test(t)) add("json", jsonUnescape(t), true, false);
     if (tEscaped) {
       const url = percentDecode(t);
       const twice = PERCENT.test(url);
-      add("url", url, !twice);
-      if (twice) add("url2", percentDecode(url), true);
+      add("url", url, !twice, latin1);
+      if (twice) add("url2", percentDecode(url), true, latin1);
     }
   };
   if (raw.control <= 0.05) {
-    decode(text, escaped, raw);
-    // each text so far, folded where it has characters past ASCII
-    for (const v of [...list]) if (v.facts.high || NON_ASCII.test(v.text)) add("unicode", foldUnicode(v.text), true);
+    decode(text, escaped, raw, rawLatin1 !== false);
+    // each text so far, folded where it has characters past ASCII (in a latin1 text, a byte past 0x7f)
+    for (const v of [...list]) if (v.facts.high || (wide.has(v) && NON_ASCII.test(v.text))) add("unicode", foldUnicode(v.text), true, false);
   } else {
     // binary data (an archive, an image) is not decoded whole, but text among it is: control
     // bytes added around an encoded secret do not hide it
     const stretches: string[] = [];
-    printableStretches(Buffer.from(text, "latin1"), stretches);
+    printableStretches(bytes ?? Buffer.from(text, "latin1"), stretches);
     if (stretches.length) {
       const joined = stretches.join("\n");
-      const facts = add("raw", joined, !PERCENT.test(joined));
-      decode(joined, PERCENT.test(joined), facts);
+      const facts = add("raw", joined, !PERCENT.test(joined), true);
+      decode(joined, PERCENT.test(joined), facts, true);
     }
   }
   for (const [how, decoded] of [["base64", base64], ["hex", hex]] as const) {
     // a random key inside encoded text is judged there
-    if (decoded.length) add(how, decoded.join("\n"), true);
+    if (decoded.length) add(how, decoded.join("\n"), true, true);
   }
   return { list, random, wif };
 }
