@@ -18,6 +18,7 @@ import {
 import { cpusAsReadBack } from "./docker-readback";
 import { backendSchema, kubernetesSchema } from "./kubernetes/settings";
 import { hostPatternProblem, ssrfCidrProblem, type HostPatternField } from "./pipelock-rules";
+import { workspaceSchema } from "./workspace-schema";
 
 /** Bottle names become Docker names (`bb-<name>-egress-proxy`): short DNS labels. */
 const BOTTLE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -100,6 +101,7 @@ const agent = z.strictObject(
     command: z.array(z.string()).min(1, "must not be empty; omit it to keep the container idle for `docker exec`").optional(),
     user: z.string().regex(USER, "must be a uid, uid:gid or user name; e.g. 10001").default(AGENT_DEFAULT_USER),
     limits,
+    workspace: workspaceSchema,
   },
   { error: (iss) => (iss.code === "invalid_type" ? "is required; set agent: { image: <image> }" : undefined) },
 ).superRefine((a, ctx) => {

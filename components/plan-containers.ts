@@ -8,11 +8,12 @@ import {
   AGENT_CA_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
   PROXY_CA_CERT_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
   PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_URL, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
-  PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING, AGENT_DEFAULT_LIMITS,
+  PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING, AGENT_DEFAULT_LIMITS, WORKSPACE_ENV,
 } from "./constants";
 import { cpusAsReadBack } from "./docker-readback";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
-import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan } from "./plan-types";
+import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan, WorkspacePlan } from "./plan-types";
+import { gitCloneCommand } from "./plan-workspace";
 import type { TokenSlot } from "./token-slots";
 
 const HARDENING = {
@@ -46,18 +47,22 @@ function resources(limits: { memory_mb: number; cpus: number }) {
  * right here, because every TLS peer the agent can reach is the proxy, whose leaf certificates
  * the bottle CA signs.
  */
-export function planAgent(bottle: BottleConfig): ContainerPlan {
+export function planAgent(bottle: BottleConfig, workspace?: WorkspacePlan): ContainerPlan {
   const { agent } = bottle;
   const env: EnvVar[] = [
     ...["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map((n) => text(n, PROXY_URL)),
     // the proxy itself must stay proxied-to, so it is not listed here
     ...["NO_PROXY", "no_proxy"].map((n) => text(n, "localhost,127.0.0.1")),
     ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"].map((n) => text(n, AGENT_CA_FILE)),
+    ...(workspace ? [text(WORKSPACE_ENV, workspace.path)] : []),
   ];
+  const command = agent.command ?? AGENT_DEFAULT_COMMAND;
   return {
     ...base(bottle.name, "agent"),
     image: { kind: "ref", ref: agent.image },
-    command: agent.command ?? AGENT_DEFAULT_COMMAND,
+    command: workspace?.git ? gitCloneCommand(workspace.git, command) : command,
+    // the agent starts in its workspace (plan-workspace.ts)
+    ...(workspace ? { workspace: { path: workspace.path, readOnly: workspace.readOnly } } : {}),
     user: agent.user,
     env,
     uploads: [{ file: AGENT_CA_FILE, content: { kind: "ca-cert" }, permissions: "0444" }],

@@ -125,11 +125,12 @@ describe("Kubernetes backend under Pulumi mocks", function () {
       assert.equal(pod.automountServiceAccountToken, false);
       assert.equal(pod.enableServiceLinks, false);
       assert.equal(pod.terminationGracePeriodSeconds, 10, "Docker's stop timeout, not Kubernetes' 30 s");
-      assert.deepEqual(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      // fsGroup: the kubelet gives the workspace claim to the agent's group (pod-spec.ts)
+      assert.deepEqual(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, fsGroup: 10001, fsGroupChangePolicy: "OnRootMismatch" });
       assert.deepEqual(agent.securityContext, {
         runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: false,
       });
-      assert.deepEqual(agent.volumeMounts, [{ name: "files-0", mountPath: "/etc/bot-bottle", readOnly: true }]);
+      assert.deepEqual(agent.volumeMounts, [{ name: "files-0", mountPath: "/etc/bot-bottle", readOnly: true }, { name: "workspace", mountPath: "/workspace" }]);
       assert.deepEqual(pod.volumes[0].configMap.items, [{ key: "ca.pem", path: "ca.pem", mode: 0o444 }]);
       assert.deepEqual(pod.hostAliases, [{ ip: fakeClusterIp("solo-egress-proxy-service"), hostnames: ["egress-proxy"] }]);
       assert.deepEqual([pod.dnsPolicy, pod.dnsConfig], ["None", { nameservers: ["127.0.0.1"] }]);
@@ -251,14 +252,15 @@ describe("Kubernetes backend under Pulumi mocks", function () {
     it("declares nothing of Kubernetes for a stack whose bottles all run on Docker", async () => {
       const { resources } = await run({ bottles: [bottle("plain")], kubernetes: { context: "unused" } });
       assert.deepEqual(resources.filter((r) => r.type.includes("kubernetes")).map((r) => r.type), []);
-      assert.equal(count(resources, "docker:index/container:Container"), 3);
+      // the bottle's three and its workspace's init step
+      assert.equal(count(resources, "docker:index/container:Container"), 4);
     });
 
     it("mixes backends in one stack: each bottle where it says", async () => {
       const { resources } = await run({ bottles: [bottle("here"), bottle("there", { backend: "kubernetes" })] });
       assert.equal(count(resources, "bot-bottle:index:Bottle"), 1);
       assert.equal(count(resources, "bot-bottle:index:KubernetesBottle"), 1);
-      assert.equal(count(resources, "docker:index/container:Container"), 3);
+      assert.equal(count(resources, "docker:index/container:Container"), 4);
       assert.equal(count(resources, T.deployment), 3);
       assert.equal(count(resources, T.image), 1, "one local build serves both");
     });

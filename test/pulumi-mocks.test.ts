@@ -49,20 +49,22 @@ describe("bot-bottle program under Pulumi mocks", function () {
     let defined: Awaited<ReturnType<typeof run>>["defined"];
     before(async () => ({ defined, resources } = await run(stack(bottle("solo")))));
 
-    it("declares the component, the CA, three networks, three containers and one image", () => {
+    it("declares the component, the CA, three networks, three containers, the workspace and one image", () => {
       const count = (t: string) => resources.filter((r) => r.type === t).length;
       assert.equal(count("bot-bottle:index:Bottle"), 1);
       assert.equal(count("tls:index/privateKey:PrivateKey"), 1);
       assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 1);
       assert.equal(count(NETWORK), 3);
-      assert.equal(count(CONTAINER), 3);
+      // the bottle's three, and the one-shot step that gives the workspace to the agent
+      assert.equal(count(CONTAINER), 4);
+      assert.equal(count("docker:index/volume:Volume"), 1);
       assert.equal(count("docker:index/image:Image"), 1);
     });
 
     it("parents every child to the Bottle component", async () => {
       const b = present(defined.bottles.solo, "bottle solo");
       const urns = await valueOf(pulumi.all(b.resources.map((r) => r.urn)));
-      assert.equal(urns.length, 2 + 3 + 3, "the CA's two resources, three networks, three containers");
+      assert.equal(urns.length, 2 + 3 + 2 + 3, "the CA's two resources, three networks, the workspace and its init step, three containers");
       for (const urn of urns) assert.match(urn, /::bot-bottle:index:Bottle\$/, urn);
     });
 
@@ -90,7 +92,8 @@ describe("bot-bottle program under Pulumi mocks", function () {
         assert.equal(r.inputs.ports, undefined, r.name);
         assert.notEqual(r.inputs.publishAllPorts, true, r.name);
         assert.notEqual(r.inputs.privileged, true, r.name);
-        assert.deepEqual(r.inputs.capabilities, { drops: ["ALL"] }, r.name);
+        // the workspace's init step alone keeps CAP_CHOWN (plan-workspace.ts)
+        assert.deepEqual(r.inputs.capabilities, r.name === "solo-workspace-init" ? { drops: ["ALL"], adds: ["CHOWN"] } : { drops: ["ALL"] }, r.name);
         assert.deepEqual(r.inputs.securityOpts, ["no-new-privileges:true"], r.name);
       }
     });
@@ -213,7 +216,7 @@ describe("bot-bottle program under Pulumi mocks", function () {
   describe("pipelock by URL", () => {
     it("declares no pipelock container and no outbound network", async () => {
       const { resources } = await run(stack(bottle("byurl", { pipelock: { url: "http://pipelock.example:8888" } })));
-      assert.deepEqual(resources.filter((r) => r.type === CONTAINER).map((r) => r.name), ["byurl-agent", "byurl-egress-proxy"]);
+      assert.deepEqual(resources.filter((r) => r.type === CONTAINER).map((r) => r.name).sort(), ["byurl-agent", "byurl-egress-proxy", "byurl-workspace-init"]);
       assert.deepEqual(resources.filter((r) => r.type === NETWORK).map((r) => r.name), ["byurl-internal", "byurl-egress"]);
       const envs = unwrapSecrets(named(resources, CONTAINER, "byurl-egress-proxy").inputs.envs) as string[];
       assert.ok(envs.includes("HTTPS_PROXY=http://pipelock.example:8888"));
