@@ -21,6 +21,11 @@ function labelInputs(labels: Readonly<Record<string, string>>): { label: string;
   return Object.entries(labels).map(([label, value]) => ({ label, value }));
 }
 
+/** The volume's resource options: `pulumi destroy` leaves it (and its data) unless the config says otherwise. */
+export function workspaceVolumeOptions(plan: WorkspacePlan): { retainOnDelete: boolean } {
+  return { retainOnDelete: plan.retainOnDestroy };
+}
+
 export function declareWorkspace(plan: WorkspacePlan, opts: { parent: pulumi.Resource }): DockerWorkspace {
   if (plan.source.kind === "host") {
     return { mount: { type: "bind", source: plan.source.hostPath, target: plan.path, readOnly: plan.readOnly }, workingDir: plan.path, resources: [] };
@@ -30,7 +35,7 @@ export function declareWorkspace(plan: WorkspacePlan, opts: { parent: pulumi.Res
   const volume = new docker.Volume(
     plan.source.resourceName,
     { name: plan.source.name, driver: "local", labels: labelInputs(plan.source.labels) },
-    { parent: opts.parent, retainOnDelete: plan.retainOnDestroy },
+    { parent: opts.parent, ...workspaceVolumeOptions(plan) },
   );
   const mount = { type: "volume" as const, source: volume.name, target: plan.path, readOnly: false };
   const i = plan.init;

@@ -210,6 +210,52 @@ describe("Kubernetes backend under Pulumi mocks", function () {
     });
   });
 
+  describe("workspace", () => {
+    const PVC = "kubernetes:core/v1:PersistentVolumeClaim";
+    const withWorkspace = (name: string, workspace: unknown) => {
+      const b = bottle(name);
+      return kube({ ...b, agent: { ...b.agent, workspace: workspace as never } });
+    };
+
+    it("declares a claim in the bottle's namespace and mounts it in the agent's Pod as its working directory, owned through fsGroup", async () => {
+      const { resources, defined } = await run(withWorkspace("kws", { size_gb: 20, storage_class: "local-e2e", path: "/home/agent/work" }));
+      const claim = one(resources, PVC, "kws-workspace");
+      assert.deepEqual(claim.metadata, {
+        name: "bb-kws-workspace", namespace: "bb-kws",
+        labels: { "bot-bottle.bottle": "kws", "bot-bottle.role": "workspace", "bot-bottle.managed": "true" },
+        annotations: { "pulumi.com/skipAwait": "true" },
+      });
+      assert.deepEqual(claim.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } }, storageClassName: "local-e2e" });
+      const pod = podOf(resources, "kws-agent");
+      const [agent] = pod.containers;
+      assert.equal(agent.workingDir, "/home/agent/work");
+      assert.deepEqual(agent.volumeMounts.at(-1), { name: "workspace", mountPath: "/home/agent/work" });
+      assert.deepEqual(pod.volumes.at(-1), { name: "workspace", persistentVolumeClaim: { claimName: "bb-kws-workspace" } });
+      assert.deepEqual([pod.securityContext.fsGroup, pod.securityContext.fsGroupChangePolicy], [10001, "OnRootMismatch"]);
+      assert.ok((agent.env as Obj[]).some((e) => e.name === "BOT_BOTTLE_WORKSPACE" && e.value === "/home/agent/work"));
+      for (const role of ["egress-proxy", "pipelock"]) {
+        assert.equal((podOf(resources, `kws-${role}`).volumes as Obj[]).some((v) => v.name === "workspace"), false, role);
+      }
+      const b = defined.bottles.kws as { workspaceClaim?: unknown } | undefined;
+      assert.ok(b?.workspaceClaim, "the component exposes its claim");
+    });
+
+    it("uses the group of uid:gid as fsGroup, and the cluster's default class and 10 GiB when none is given", async () => {
+      const b = bottle("kgid");
+      const { resources } = await run(kube({ ...b, agent: { ...b.agent, user: "10001:20002" } }));
+      assert.equal(podOf(resources, "kgid-agent").securityContext.fsGroup, 20002);
+      assert.deepEqual(one(resources, PVC, "kgid-workspace").spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } });
+    });
+
+    it("declares no claim and no fsGroup with workspace: false", async () => {
+      const { resources } = await run(withWorkspace("knone", false));
+      assert.equal(count(resources, PVC), 0);
+      const pod = podOf(resources, "knone-agent");
+      assert.equal(pod.securityContext.fsGroup, undefined);
+      assert.equal(pod.containers[0].workingDir, undefined);
+    });
+  });
+
   describe("options", () => {
     it("puts every bottle in the stack's namespace when one is named, apart by labels", async () => {
       const { resources } = await run({ ...kube(bottle("red"), bottle("blue")), kubernetes: { namespace: "agents" } });
