@@ -10,8 +10,8 @@ import type { WorkspacePlan } from "./plan-types";
 export interface DockerWorkspace {
   readonly volume?: docker.Volume;
   readonly init?: docker.Container;
-  /** The agent's `mounts` entry, in the form the provider reads back (no options). */
-  readonly mount: { type: "volume" | "bind"; source: pulumi.Input<string>; target: string; readOnly: boolean };
+  /** The agent's `mounts` entry, in the form the provider reads back. */
+  readonly mount: { type: "volume" | "bind"; source: pulumi.Input<string>; target: string; readOnly: boolean; volumeOptions?: { noCopy: boolean } };
   /** The workspace path, known once the init step has handed the volume over (see below). */
   readonly workingDir: pulumi.Input<string>;
   readonly resources: readonly pulumi.CustomResource[];
@@ -37,7 +37,10 @@ export function declareWorkspace(plan: WorkspacePlan, opts: { parent: pulumi.Res
     { name: plan.source.name, driver: "local", labels: labelInputs(plan.source.labels) },
     { parent: opts.parent, ...workspaceVolumeOptions(plan) },
   );
-  const mount = { type: "volume" as const, source: volume.name, target: plan.path, readOnly: false };
+  // noCopy: while a volume is empty the engine copies the image's directory at the mount point
+  // into it on every start, its owner included, and the working directory the engine creates
+  // there is root's: without it the agent's start would give the volume back to root
+  const mount = { type: "volume" as const, source: volume.name, target: plan.path, readOnly: false, volumeOptions: { noCopy: true } };
   const i = plan.init;
   if (i === undefined) return { volume, mount, workingDir: plan.path, resources: [volume] };
   const init = new docker.Container(
@@ -47,7 +50,8 @@ export function declareWorkspace(plan: WorkspacePlan, opts: { parent: pulumi.Res
       image: i.image,
       user: i.user,
       command: [...i.command],
-      mounts: [mount],
+      // with the engine's copy: an image that ships files at the path puts them in a new volume, then the step hands it over
+      mounts: [{ type: "volume", source: volume.name, target: plan.path, readOnly: false }],
       // no network namespace but its own loopback: the step reads nothing and sends nothing
       networkMode: "none",
       capabilities: { drops: [...i.capDrop], adds: [...i.capAdd] },
