@@ -10,6 +10,7 @@ import { NO_OUTSIDE_RESOLVER } from "./constants";
 import { commonOutputs, namesByRole, type CommonBottleOutputs } from "./bottle-outputs";
 import type { ContainerRole, NetworkRole } from "./naming";
 import type { BottlePlan, ContainerPlan, EnvVar, FileContent, NetworkRef } from "./plan-types";
+import { declareWorkspace, type DockerWorkspace } from "./bottle-workspace";
 import type { TokenSource } from "./token-source";
 
 export interface BottleArgs {
@@ -66,6 +67,8 @@ export class Bottle extends pulumi.ComponentResource {
   readonly ca: Ca;
   readonly networks: Readonly<Partial<Record<NetworkRole, docker.Network>>>;
   readonly containers: Readonly<Partial<Record<ContainerRole, docker.Container>>>;
+  /** The agent's workspace volume and its init step, when the bottle has them. */
+  readonly workspace?: DockerWorkspace;
   readonly outputs: BottleOutputs;
   /** Every resource the bottle declared, for callers that wait until all are registered. */
   readonly resources: readonly pulumi.CustomResource[];
@@ -95,13 +98,18 @@ export class Bottle extends pulumi.ComponentResource {
       if (!net) throw new Error(`internal: plan of bottle ${plan.name} attaches to undeclared network ${ref.role}`);
       return net.name;
     };
+    const workspace = plan.workspace ? declareWorkspace(plan.workspace, { parent: this }) : undefined;
+    if (workspace) this.workspace = workspace;
     const containers: Partial<Record<ContainerRole, docker.Container>> = {};
     for (const c of plan.containers) {
-      containers[c.role] = this.declareContainer(c, args, networkInput, named);
+      const mounted = c.workspace && workspace ? workspace : undefined;
+      containers[c.role] = this.declareContainer(c, args, networkInput, mounted, { ...named, ...(mounted?.init ? { dependsOn: [mounted.init] } : {}) });
     }
     this.containers = containers;
 
-    this.resources = [this.ca.key, this.ca.cert, ...Object.values(networks), ...Object.values(containers)].filter((r) => r !== undefined);
+    this.resources = [
+      this.ca.key, this.ca.cert, ...Object.values(networks), ...(workspace ? workspace.resources : []), ...Object.values(containers),
+    ].filter((r) => r !== undefined);
     this.outputs = outputsOf(plan, containers, networks);
     this.registerOutputs({ ...this.outputs });
   }
@@ -110,6 +118,7 @@ export class Bottle extends pulumi.ComponentResource {
     c: ContainerPlan,
     args: BottleArgs,
     networkInput: (ref: NetworkRef) => pulumi.Input<string>,
+    workspace: DockerWorkspace | undefined,
     opts: pulumi.CustomResourceOptions,
   ): docker.Container {
     return new docker.Container(
@@ -132,6 +141,7 @@ export class Bottle extends pulumi.ComponentResource {
         ...(c.healthcheck !== undefined ? { healthcheck: { ...c.healthcheck, tests: [...c.healthcheck.tests] } } : {}),
         restart: c.restart,
         ...(c.names === "bottle" ? { dns: [NO_OUTSIDE_RESOLVER] } : {}),
+        ...(c.workspace && workspace ? { mounts: [workspace.mount], workingDir: workspace.workingDir } : {}),
         mustRun: true,
       },
       opts,

@@ -19,6 +19,7 @@ import { agentEnvSchema, envNameProblem } from "./agent-env-schema";
 import { cpusAsReadBack } from "./docker-readback";
 import { backendSchema, kubernetesSchema } from "./kubernetes/settings";
 import { hostPatternProblem, ssrfCidrProblem, type HostPatternField } from "./pipelock-rules";
+import { workspaceSchema } from "./workspace-schema";
 
 /** Bottle names become Docker names (`bb-<name>-egress-proxy`): short DNS labels. */
 const BOTTLE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -103,6 +104,7 @@ const agent = z.strictObject(
     limits,
     /** Plain variables (agent-env-schema.ts); credentials go to a route's auth, with `agent_env`. */
     env: agentEnvSchema.optional(),
+    workspace: workspaceSchema,
   },
   { error: (iss) => (iss.code === "invalid_type" ? "is required; set agent: { image: <image> }" : undefined) },
 ).superRefine((a, ctx) => {

@@ -89,6 +89,11 @@ export const PROXY_DEFAULT_IMAGE_NAME = "bot-bottle/egress-proxy:local";
 export const AGENT_DEFAULT_USER = "10001";
 /** Keeps the agent container alive so that `docker exec` can enter it. */
 export const AGENT_DEFAULT_COMMAND = ["sleep", "infinity"];
+/** The agent's workspace: where it is mounted by default, and the variable that names it. */
+export const WORKSPACE_DEFAULT_PATH = "/workspace";
+export const WORKSPACE_ENV = "BOT_BOTTLE_WORKSPACE";
+/** Kubernetes: the claim's request when `size_gb` is absent. */
+export const WORKSPACE_DEFAULT_SIZE_GB = 10;
 export const AGENT_DEFAULT_LIMITS = { memory_mb: 2048, cpus: 2, pids: 512 } as const;
 /** The proxy buffers little (streaming), but TLS to many hosts costs memory. */
 export const PROXY_LIMITS = { memory_mb: 512, cpus: 1 } as const;

@@ -8,12 +8,13 @@ import {
   AGENT_CA_FILE, AGENT_JAVA_TRUSTSTORE_FILE, PIPELOCK_CONFIG_FILE, PIPELOCK_LIMITS, PIPELOCK_PORT, PIPELOCK_USER, PROXY_ALIAS,
   PROXY_CA_CERT_FILE, PROXY_HEALTHCHECK, PROXY_HEALTH_LISTEN, PROXY_LIMITS, PROXY_PORT,
   PROXY_ROUTES_FILE, PROXY_UPSTREAM_CA_FILE, PROXY_USER, TUNNEL_IDLE_TIMEOUT_SECONDS, AGENT_DEFAULT_COMMAND, PIPELOCK_ALIAS,
-  PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING, AGENT_DEFAULT_LIMITS,
+  PIPELOCK_HEALTHCHECK, PIPELOCK_HEALTHCHECK_TIMING, AGENT_DEFAULT_LIMITS, WORKSPACE_ENV,
 } from "./constants";
 import { agentRuntimeEnv } from "./agent-runtime-env";
 import { cpusAsReadBack } from "./docker-readback";
 import { containerName, labelsFor, resourceName, type ContainerRole } from "./naming";
-import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan } from "./plan-types";
+import type { AttachmentPlan, ContainerPlan, EnvVar, NetworkRef, UploadPlan, WorkspacePlan } from "./plan-types";
+import { gitCloneCommand } from "./plan-workspace";
 import type { TokenSlot } from "./token-slots";
 
 const HARDENING = {
@@ -47,18 +48,22 @@ function resources(limits: { memory_mb: number; cpus: number }) {
  * to it; that is right here, because every TLS peer the agent can reach is the proxy, whose leaf
  * certificates the bottle CA signs.
  */
-export function planAgent(bottle: BottleConfig, placeholders: ReadonlyArray<readonly [string, string]> = []): ContainerPlan {
+export function planAgent(bottle: BottleConfig, workspace?: WorkspacePlan, placeholders: ReadonlyArray<readonly [string, string]> = []): ContainerPlan {
   const { agent } = bottle;
   // the schema keeps these three sets of names apart (agent-env-schema.ts, config-schema.ts)
   const env: EnvVar[] = [
     ...agentRuntimeEnv().map(([n, v]) => text(n, v)),
+    ...(workspace ? [text(WORKSPACE_ENV, workspace.path)] : []),
     ...placeholders.map(([n, v]) => text(n, v)),
     ...Object.entries(agent.env ?? {}).map(([n, v]) => text(n, v)),
   ];
+  const command = agent.command ?? AGENT_DEFAULT_COMMAND;
   return {
     ...base(bottle.name, "agent"),
     image: { kind: "ref", ref: agent.image },
-    command: agent.command ?? AGENT_DEFAULT_COMMAND,
+    command: workspace?.git ? gitCloneCommand(workspace.git, command) : command,
+    // the agent starts in its workspace (plan-workspace.ts)
+    ...(workspace ? { workspace: { path: workspace.path, readOnly: workspace.readOnly } } : {}),
     user: agent.user,
     env,
     uploads: [

@@ -82,6 +82,55 @@ export interface ContainerPlan {
    * `outside`, any name (pipelock alone, which resolves upstream hosts on its outbound network).
    */
   readonly names: "bottle" | "outside";
+  /** The agent alone: where its workspace is mounted (plan-workspace.ts); also its working directory. */
+  readonly workspace?: WorkspaceMountPlan;
+}
+
+/** The workspace as the agent's container mounts it. */
+export interface WorkspaceMountPlan {
+  readonly path: string;
+  readonly readOnly: boolean;
+}
+
+/** Where the workspace's data lives: a volume (or claim) of the bottle, or a host directory (Docker). */
+export type WorkspaceSource =
+  | {
+      readonly kind: "volume";
+      readonly resourceName: string;
+      /** Docker volume or PersistentVolumeClaim name: fixed, so that a retained one is found again. */
+      readonly name: string;
+      readonly labels: Readonly<Record<string, string>>;
+      /** Kubernetes only: the claim's request and class. */
+      readonly sizeGb?: number;
+      readonly storageClass?: string;
+    }
+  | { readonly kind: "host"; readonly hostPath: string };
+
+/**
+ * Docker only: the one-shot step that gives a new volume's root directory to the agent's user
+ * (plan-workspace.ts says why it runs as root, and with what).
+ */
+export interface WorkspaceInitPlan {
+  readonly resourceName: string;
+  readonly name: string;
+  readonly image: string;
+  readonly user: string;
+  readonly command: readonly string[];
+  readonly capDrop: readonly string[];
+  readonly capAdd: readonly string[];
+  readonly securityOpts: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly memoryMb: number;
+  readonly memorySwapMb: number;
+}
+
+export interface WorkspacePlan extends WorkspaceMountPlan {
+  readonly source: WorkspaceSource;
+  /** `pulumi destroy` leaves the volume (and on Kubernetes the bottle's namespace holding it). */
+  readonly retainOnDestroy: boolean;
+  readonly init?: WorkspaceInitPlan;
+  /** Cloned by the agent's first start into an empty workspace (plan-workspace.ts). */
+  readonly git?: { readonly url: string; readonly ref?: string };
 }
 
 export interface NetworkPlan {
@@ -129,4 +178,6 @@ export interface BottlePlan {
   /** What the proxy uses as HTTPS_PROXY / HTTP_PROXY. */
   readonly pipelockUrl: string;
   readonly commands: BottleCommands;
+  /** The agent's workspace; absent with `workspace: false`. */
+  readonly workspace?: WorkspacePlan;
 }

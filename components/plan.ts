@@ -13,6 +13,7 @@ import { PIPELOCK_ALIAS, PIPELOCK_PORT, LABEL_BOTTLE } from "./constants";
 import { egressPolicy } from "./egress-policy";
 import { labelsFor, networkName, resourceName, containerName, type NetworkRole } from "./naming";
 import { planAgent, planPipelock, planProxy } from "./plan-containers";
+import { planWorkspace } from "./plan-workspace";
 import { kubernetesCommands, namespaceOf } from "./kubernetes/names";
 import type { BottlePlan, ContainerPlan, NetworkPlan, NetworkRef, PlanTarget } from "./plan-types";
 import { renderPipelockConfig, type PipelockFile } from "./pipelock-config";
@@ -54,8 +55,11 @@ export function planBottle(bottle: BottleConfig, index: number, target: PlanTarg
   const conflicts = tokenSlotConflicts(slots, used);
   if (conflicts.length > 0) throw new Error(`internal: token slots of bottle ${name} disagree: ${conflicts.join("; ")}`);
 
+  const workspace = planWorkspace(bottle, index, target.backend, routes.parsed.routes);
+  if (!workspace.ok) return { ok: false, errors: workspace.errors };
+
   const networks: NetworkPlan[] = [network(name, "internal")];
-  const containers: ContainerPlan[] = [planAgent(bottle, placeholders.env)];
+  const containers: ContainerPlan[] = [planAgent(bottle, workspace.plan, placeholders.env)];
   const pl = bottle.pipelock;
   let pipelockUrl: string;
   let egress: NetworkRef = { kind: "bottle", role: "egress" };
@@ -103,6 +107,7 @@ export function planBottle(bottle: BottleConfig, index: number, target: PlanTarg
       ...(pl.kind === "container" ? { pipelockLog: `docker logs -f ${containerName(name, "pipelock")}` } : {}),
     },
     ...(pipelockConfig ? { pipelockConfig } : {}),
+    ...(workspace.plan ? { workspace: workspace.plan } : {}),
   };
   return { ok: true, plan };
 }

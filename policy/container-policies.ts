@@ -9,6 +9,7 @@ import { z } from "zod";
 import { resourcePolicy } from "./define";
 import { NOT_A_STACK_SETTING, describe, identifyContainer, stackField, type ContainerRole, type Identity } from "./identity";
 import { TYPES, containerField } from "./resource-view";
+import { isConfinedWorkspaceInit, workspaceBind, workspaceInitBottle } from "./workspace-policies";
 
 /** A `--security-opt` that turns a confinement off. */
 const UNCONFINED = /^(seccomp|apparmor|systempaths)[=:]unconfined$|^label[=:]disable$/i;
@@ -71,6 +72,8 @@ export const nonRootUser = resourcePolicy({
       return;
     }
     if (!isRootUser(user)) return;
+    // the step that gives a new workspace to the agent's user (bottle-workspace-init-confined)
+    if (isConfinedWorkspaceInit(props)) return;
     const allowed = id.role === "agent" && id.bottle !== undefined && (config.allowRootAgentIn.includes(id.bottle) || config.allowRootAgentIn.includes("*"));
     if (!allowed) report(`${describe(id)} runs as root (user "${user}"). Fix: ${userFix(id)}.`);
   },
@@ -136,7 +139,10 @@ export const noHostMounts = resourcePolicy({
       if (v.hostPath) hostPath(v.hostPath, "volumes[].hostPath");
       if (v.fromContainer) report(`${describe(id)} mounts the volumes of container ${v.fromContainer} (volumes[].fromContainer). Fix: ${NOT_A_STACK_SETTING}.`);
     }
+    // an agent's workspace on a host directory is bottle-workspace-host-path's to judge
+    const workspace = id.role === "agent" ? workspaceBind(props) : undefined;
     for (const m of containerField(props, "mounts") ?? []) {
+      if (workspace !== undefined && m.type === "bind" && m.target === workspace.target) continue;
       if (m.type !== "volume" && m.type !== "tmpfs") hostPath(m.source ?? "(no source)", `mounts[] of type ${m.type}`);
     }
     for (const d of containerField(props, "devices") ?? []) {
@@ -186,7 +192,8 @@ export const dropAllCapabilities = resourcePolicy({
       report(`${describe(id)} does not drop all capabilities (capabilities.drops: ${JSON.stringify(drops)}; expected ["ALL"]). Fix: ${NOT_A_STACK_SETTING}.`);
     }
     const adds = caps?.adds ?? [];
-    if (adds.length > 0) report(`${describe(id)} adds capabilities back (capabilities.adds: ${JSON.stringify(adds)}). Fix: ${NOT_A_STACK_SETTING}.`);
+    // CAP_CHOWN alone, for the workspace init step of the confined shape (bottle-workspace-init-confined)
+    if (adds.length > 0 && !isConfinedWorkspaceInit(props)) report(`${describe(id)} adds capabilities back (capabilities.adds: ${JSON.stringify(adds)}). Fix: ${NOT_A_STACK_SETTING}.`);
   },
 });
 
@@ -251,14 +258,17 @@ export const imagesPinned = resourcePolicy({
   check: (props, { resourceName, config, report }) => {
     const id = identifyContainer(props, resourceName);
     const image = containerField(props, "image");
+    // the workspace init step runs the agent's image: the same field fixes both
+    const initOf = workspaceInitBottle(props);
+    const fix = initOf !== undefined ? `set ${stackField(initOf, "agent.image")} to a pinned image (the workspace init step runs the agent's image)` : imageFix(id);
     if (image === undefined || image === "") {
-      report(`${describe(id)} names no image. Fix: ${imageFix(id)}.`);
+      report(`${describe(id)} names no image. Fix: ${fix}.`);
       return;
     }
     const pinning = imagePinning(image);
-    if (pinning === "unpinned") report(`${describe(id)} runs an unpinned image ("${image}"). Fix: ${imageFix(id)}.`);
+    if (pinning === "unpinned") report(`${describe(id)} runs an unpinned image ("${image}"). Fix: ${fix}.`);
     else if (pinning === "tag" && config.requireDigest) {
-      report(`${describe(id)} runs an image pinned by tag only ("${image}"), and this stack requires digests (requireDigest). Fix: ${imageFix(id)}, as name@sha256:<digest>.`);
+      report(`${describe(id)} runs an image pinned by tag only ("${image}"), and this stack requires digests (requireDigest). Fix: ${fix}, as name@sha256:<digest>.`);
     }
   },
 });

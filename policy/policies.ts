@@ -14,6 +14,7 @@ import { kubernetesIsolation, kubernetesPodHardening } from "./kubernetes-polici
 import { pipelockNotBypassed } from "./pipelock-policy";
 import { requestInspectionBlocks, routeAuthExactHost, routeAuthScoped, routeAuthTlsOnly } from "./route-policies";
 import { isolationTopology } from "./topology-policy";
+import { workspaceHostPath, workspaceInitConfined } from "./workspace-policies";
 
 export const PACK_NAME = "bot-bottle";
 
@@ -37,4 +38,6 @@ export const policies: Policies = [
   isolationTopology,
   kubernetesPodHardening,
   kubernetesIsolation,
+  workspaceHostPath,
+  workspaceInitConfined,
 ];

@@ -55,7 +55,9 @@ const containerFields = {
   volumes: z.array(z.object({
     hostPath: z.string().nullish(), containerPath: z.string().nullish(), fromContainer: z.string().nullish(), volumeName: z.string().nullish(),
   })),
-  mounts: z.array(z.object({ type: z.string(), source: z.string().nullish(), target: z.string() })),
+  mounts: z.array(z.object({ type: z.string(), source: z.string().nullish(), target: z.string(), readOnly: z.boolean().nullish() })),
+  workingDir: z.string(),
+  mustRun: z.boolean(),
   devices: z.array(z.object({ hostPath: z.string(), containerPath: z.string().nullish() })),
   deviceCgroupRules: strings,
   /** Only `file`: an upload's content may be unknown during preview (the CA certificate). */

@@ -125,11 +125,12 @@ describe("Kubernetes backend under Pulumi mocks", function () {
       assert.equal(pod.automountServiceAccountToken, false);
       assert.equal(pod.enableServiceLinks, false);
       assert.equal(pod.terminationGracePeriodSeconds, 10, "Docker's stop timeout, not Kubernetes' 30 s");
-      assert.deepEqual(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      // fsGroup: the kubelet gives the workspace claim to the agent's group (pod-spec.ts)
+      assert.deepEqual(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, fsGroup: 10001, fsGroupChangePolicy: "OnRootMismatch" });
       assert.deepEqual(agent.securityContext, {
         runAsUser: 10001, runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: false,
       });
-      assert.deepEqual(agent.volumeMounts, [{ name: "files-0", mountPath: "/etc/bot-bottle", readOnly: true }]);
+      assert.deepEqual(agent.volumeMounts, [{ name: "files-0", mountPath: "/etc/bot-bottle", readOnly: true }, { name: "workspace", mountPath: "/workspace" }]);
       assert.deepEqual(pod.volumes[0].configMap.items, [{ key: "ca.pem", path: "ca.pem", mode: 0o444 }, { key: "ca.p12", path: "ca.p12", mode: 0o444 }]);
       // the Java trust store is binary: binaryData, built from the bottle CA's certificate
       const files = one(resources, T.configMap, "solo-agent-files");
@@ -213,6 +214,52 @@ describe("Kubernetes backend under Pulumi mocks", function () {
     });
   });
 
+  describe("workspace", () => {
+    const PVC = "kubernetes:core/v1:PersistentVolumeClaim";
+    const withWorkspace = (name: string, workspace: unknown) => {
+      const b = bottle(name);
+      return kube({ ...b, agent: { ...b.agent, workspace: workspace as never } });
+    };
+
+    it("declares a claim in the bottle's namespace and mounts it in the agent's Pod as its working directory, owned through fsGroup", async () => {
+      const { resources, defined } = await run(withWorkspace("kws", { size_gb: 20, storage_class: "local-e2e", path: "/home/agent/work" }));
+      const claim = one(resources, PVC, "kws-workspace");
+      assert.deepEqual(claim.metadata, {
+        name: "bb-kws-workspace", namespace: "bb-kws",
+        labels: { "bot-bottle.bottle": "kws", "bot-bottle.role": "workspace", "bot-bottle.managed": "true" },
+        annotations: { "pulumi.com/skipAwait": "true" },
+      });
+      assert.deepEqual(claim.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "20Gi" } }, storageClassName: "local-e2e" });
+      const pod = podOf(resources, "kws-agent");
+      const [agent] = pod.containers;
+      assert.equal(agent.workingDir, "/home/agent/work");
+      assert.deepEqual(agent.volumeMounts.at(-1), { name: "workspace", mountPath: "/home/agent/work" });
+      assert.deepEqual(pod.volumes.at(-1), { name: "workspace", persistentVolumeClaim: { claimName: "bb-kws-workspace" } });
+      assert.deepEqual([pod.securityContext.fsGroup, pod.securityContext.fsGroupChangePolicy], [10001, "OnRootMismatch"]);
+      assert.ok((agent.env as Obj[]).some((e) => e.name === "BOT_BOTTLE_WORKSPACE" && e.value === "/home/agent/work"));
+      for (const role of ["egress-proxy", "pipelock"]) {
+        assert.equal((podOf(resources, `kws-${role}`).volumes as Obj[]).some((v) => v.name === "workspace"), false, role);
+      }
+      const b = defined.bottles.kws as { workspaceClaim?: unknown } | undefined;
+      assert.ok(b?.workspaceClaim, "the component exposes its claim");
+    });
+
+    it("uses the group of uid:gid as fsGroup, and the cluster's default class and 10 GiB when none is given", async () => {
+      const b = bottle("kgid");
+      const { resources } = await run(kube({ ...b, agent: { ...b.agent, user: "10001:20002" } }));
+      assert.equal(podOf(resources, "kgid-agent").securityContext.fsGroup, 20002);
+      assert.deepEqual(one(resources, PVC, "kgid-workspace").spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } } });
+    });
+
+    it("declares no claim and no fsGroup with workspace: false", async () => {
+      const { resources } = await run(withWorkspace("knone", false));
+      assert.equal(count(resources, PVC), 0);
+      const pod = podOf(resources, "knone-agent");
+      assert.equal(pod.securityContext.fsGroup, undefined);
+      assert.equal(pod.containers[0].workingDir, undefined);
+    });
+  });
+
   describe("options", () => {
     it("puts every bottle in the stack's namespace when one is named, apart by labels", async () => {
       const { resources } = await run({ ...kube(bottle("red"), bottle("blue")), kubernetes: { namespace: "agents" } });
@@ -255,14 +302,15 @@ describe("Kubernetes backend under Pulumi mocks", function () {
     it("declares nothing of Kubernetes for a stack whose bottles all run on Docker", async () => {
       const { resources } = await run({ bottles: [bottle("plain")], kubernetes: { context: "unused" } });
       assert.deepEqual(resources.filter((r) => r.type.includes("kubernetes")).map((r) => r.type), []);
-      assert.equal(count(resources, "docker:index/container:Container"), 3);
+      // the bottle's three and its workspace's init step
+      assert.equal(count(resources, "docker:index/container:Container"), 4);
     });
 
     it("mixes backends in one stack: each bottle where it says", async () => {
       const { resources } = await run({ bottles: [bottle("here"), bottle("there", { backend: "kubernetes" })] });
       assert.equal(count(resources, "bot-bottle:index:Bottle"), 1);
       assert.equal(count(resources, "bot-bottle:index:KubernetesBottle"), 1);
-      assert.equal(count(resources, "docker:index/container:Container"), 3);
+      assert.equal(count(resources, "docker:index/container:Container"), 4);
       assert.equal(count(resources, T.deployment), 3);
       assert.equal(count(resources, T.image), 1, "one local build serves both");
     });

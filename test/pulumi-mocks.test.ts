@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
   FAKE_CA_KEY, FAKE_CA_KEY_PKCS8, FAKE_IMAGE_ID, anyOccurrences, containsSecret, installMocks, isSecret, plainOccurrences, recorded,
-  unwrapSecrets, valueOf, runProgram, type Recorded,
+  unwrapSecrets, valueOf, runProgram, NO_CHOWN_IMAGE_MARK, type Recorded,
 } from "./components/mock-harness";
 import { bottle, stack } from "./components/fixtures";
 import { FAKE_TOKENS, FAKE_TOKENS_BY_REF, LEAK_MARKER } from "./helpers/fake-tokens";
@@ -49,20 +49,22 @@ describe("bot-bottle program under Pulumi mocks", function () {
     let defined: Awaited<ReturnType<typeof run>>["defined"];
     before(async () => ({ defined, resources } = await run(stack(bottle("solo")))));
 
-    it("declares the component, the CA, three networks, three containers and one image", () => {
+    it("declares the component, the CA, three networks, three containers, the workspace and one image", () => {
       const count = (t: string) => resources.filter((r) => r.type === t).length;
       assert.equal(count("bot-bottle:index:Bottle"), 1);
       assert.equal(count("tls:index/privateKey:PrivateKey"), 1);
       assert.equal(count("tls:index/selfSignedCert:SelfSignedCert"), 1);
       assert.equal(count(NETWORK), 3);
-      assert.equal(count(CONTAINER), 3);
+      // the bottle's three, and the one-shot step that gives the workspace to the agent
+      assert.equal(count(CONTAINER), 4);
+      assert.equal(count("docker:index/volume:Volume"), 1);
       assert.equal(count("docker:index/image:Image"), 1);
     });
 
     it("parents every child to the Bottle component", async () => {
       const b = present(defined.bottles.solo, "bottle solo");
       const urns = await valueOf(pulumi.all(b.resources.map((r) => r.urn)));
-      assert.equal(urns.length, 2 + 3 + 3, "the CA's two resources, three networks, three containers");
+      assert.equal(urns.length, 2 + 3 + 2 + 3, "the CA's two resources, three networks, the workspace and its init step, three containers");
       for (const urn of urns) assert.match(urn, /::bot-bottle:index:Bottle\$/, urn);
     });
 
@@ -90,7 +92,8 @@ describe("bot-bottle program under Pulumi mocks", function () {
         assert.equal(r.inputs.ports, undefined, r.name);
         assert.notEqual(r.inputs.publishAllPorts, true, r.name);
         assert.notEqual(r.inputs.privileged, true, r.name);
-        assert.deepEqual(r.inputs.capabilities, { drops: ["ALL"] }, r.name);
+        // the workspace's init step alone keeps CAP_CHOWN (plan-workspace.ts)
+        assert.deepEqual(r.inputs.capabilities, r.name === "solo-workspace-init" ? { drops: ["ALL"], adds: ["CHOWN"] } : { drops: ["ALL"] }, r.name);
         assert.deepEqual(r.inputs.securityOpts, ["no-new-privileges:true"], r.name);
       }
     });
@@ -224,10 +227,75 @@ describe("bot-bottle program under Pulumi mocks", function () {
   describe("pipelock by URL", () => {
     it("declares no pipelock container and no outbound network", async () => {
       const { resources } = await run(stack(bottle("byurl", { pipelock: { url: "http://pipelock.example:8888" } })));
-      assert.deepEqual(resources.filter((r) => r.type === CONTAINER).map((r) => r.name), ["byurl-agent", "byurl-egress-proxy"]);
+      assert.deepEqual(resources.filter((r) => r.type === CONTAINER).map((r) => r.name).sort(), ["byurl-agent", "byurl-egress-proxy", "byurl-workspace-init"]);
       assert.deepEqual(resources.filter((r) => r.type === NETWORK).map((r) => r.name), ["byurl-internal", "byurl-egress"]);
       const envs = unwrapSecrets(named(resources, CONTAINER, "byurl-egress-proxy").inputs.envs) as string[];
       assert.ok(envs.includes("HTTPS_PROXY=http://pipelock.example:8888"));
+    });
+  });
+
+  describe("workspace", () => {
+    const VOLUME = "docker:index/volume:Volume";
+    const withWorkspace = (name: string, workspace: unknown, agent: Record<string, unknown> = {}) => {
+      const b = bottle(name);
+      return stack({ ...b, agent: { ...b.agent, ...agent, workspace: workspace as never } });
+    };
+
+    it("declares the named volume, the init step that hands it over, and the agent's mount and working directory", async () => {
+      const { resources } = await run(withWorkspace("ws", { path: "/home/agent/work" }));
+      const volume = named(resources, VOLUME, "ws-workspace").inputs;
+      assert.deepEqual([volume.name, volume.driver], ["bb-ws-workspace", "local"]);
+      assert.deepEqual(volume.labels, [{ label: "bot-bottle.bottle", value: "ws" }, { label: "bot-bottle.role", value: "workspace" }, { label: "bot-bottle.managed", value: "true" }]);
+      const mount = { type: "volume", source: "bb-ws-workspace", target: "/home/agent/work", readOnly: false };
+      // the agent's without the engine's copy-up, which would give an empty volume back to root
+      const agentMount = { ...mount, volumeOptions: { noCopy: true } };
+      const init = named(resources, CONTAINER, "ws-workspace-init");
+      assert.deepEqual(init.inputs.command, ["chown", "--", "10001", "/home/agent/work"]);
+      assert.equal(init.inputs.user, "0:0");
+      assert.equal(init.inputs.networkMode, "none");
+      assert.equal(init.inputs.networksAdvanced, undefined);
+      assert.deepEqual(init.inputs.capabilities, { drops: ["ALL"], adds: ["CHOWN"] });
+      assert.deepEqual([init.inputs.mustRun, init.inputs.attach, init.inputs.restart], [false, true, "no"]);
+      assert.deepEqual(init.inputs.mounts, [mount]);
+      const agent = named(resources, CONTAINER, "ws-agent");
+      assert.deepEqual(agent.inputs.mounts, [agentMount]);
+      assert.equal(agent.inputs.workingDir, "/home/agent/work");
+      assert.ok((agent.inputs.envs as string[]).includes("BOT_BOTTLE_WORKSPACE=/home/agent/work"));
+      // the agent is created only once the init step has run to its end
+      assert.ok(agent.askedAt > (init.answeredAt ?? Infinity), "the agent waited for the init step");
+      for (const role of ["egress-proxy", "pipelock"]) assert.equal(named(resources, CONTAINER, `ws-${role}`).inputs.mounts, undefined, role);
+    });
+
+    it("keeps the volume on destroy unless retain_on_destroy is false", async () => {
+      const { workspaceVolumeOptions } = await import("../components/bottle-workspace");
+      const { defined } = await run(withWorkspace("keep", {}));
+      const plan = present(defined.bottles.keep, "bottle keep").plan.workspace;
+      assert.deepEqual(workspaceVolumeOptions(present(plan, "workspace plan")), { retainOnDelete: true });
+      const { defined: gone } = await run(withWorkspace("drop", { retain_on_destroy: false }));
+      assert.deepEqual(workspaceVolumeOptions(present(present(gone.bottles.drop, "bottle drop").plan.workspace, "plan")), { retainOnDelete: false });
+    });
+
+    it("mounts a host directory instead, read-only when asked, with no volume and no init step", async () => {
+      const { resources } = await run(withWorkspace("hostdir", { host_path: "/srv/work/hostdir", read_only: true }));
+      assert.equal(resources.some((r) => r.type === VOLUME), false);
+      assert.equal(resources.some((r) => r.name === "hostdir-workspace-init"), false);
+      assert.deepEqual(named(resources, CONTAINER, "hostdir-agent").inputs.mounts, [{ type: "bind", source: "/srv/work/hostdir", target: "/workspace", readOnly: true }]);
+    });
+
+    it("declares nothing of it with workspace: false", async () => {
+      const { resources } = await run(withWorkspace("bare", false));
+      assert.equal(resources.some((r) => r.type === VOLUME || r.name === "bare-workspace-init"), false);
+      const agent = named(resources, CONTAINER, "bare-agent").inputs;
+      assert.deepEqual([agent.mounts, agent.workingDir], [undefined, undefined]);
+    });
+
+    it("fails the apply, naming the step and the fix, when the init step exits non-zero", async () => {
+      // the agent's working directory waits for the step's exit code; the agent's registration fails with it
+      const defined = c.defineBottles(withWorkspace("nochown", {}, { image: `example/${NO_CHOWN_IMAGE_MARK}:1` }), c.tokensFromRecord(FAKE_TOKENS_BY_REF), { proxyContext: "/nonexistent/proxy" });
+      const b = present(defined.bottles.nochown, "bottle nochown") as { workspace?: { workingDir: pulumi.Input<string> } };
+      const workingDir = pulumi.output(present(b.workspace, "workspace").workingDir);
+      const outcome = await valueOf(workingDir).then(() => "applied", (e: unknown) => String(e));
+      assert.match(outcome, /the workspace init step bb-nochown-workspace-init exited with code 1, so the workspace at \/workspace is still root's; see `docker logs bb-nochown-workspace-init`/);
     });
   });
 

@@ -12,7 +12,7 @@ import type { BottlePlan } from "../plan-types";
 import type { TokenSource } from "../token-source";
 import { bottleLabels, namespaceOf } from "./names";
 import { networkPolicies } from "./network-policies";
-import { configMapArgs, deploymentArgs, namespaceArgs, secretArgs, servedRoles, serviceArgs, type DeploymentRefs } from "./objects";
+import { configMapArgs, deploymentArgs, namespaceArgs, secretArgs, servedRoles, serviceArgs, workspaceClaimArgs, type DeploymentRefs } from "./objects";
 import type { KubernetesSettings } from "./settings";
 
 export interface KubernetesBottleArgs {
@@ -36,6 +36,8 @@ export class KubernetesBottle extends pulumi.ComponentResource {
   readonly plan: BottlePlan;
   readonly ca: Ca;
   readonly deployments: Readonly<Partial<Record<ContainerRole, k8s.apps.v1.Deployment>>>;
+  /** The agent's workspace claim, when the bottle has one. */
+  readonly workspaceClaim?: k8s.core.v1.PersistentVolumeClaim;
   readonly outputs: KubernetesBottleOutputs;
   /** Every resource the bottle declared, for callers that wait until all are registered. */
   readonly resources: readonly pulumi.CustomResource[];
@@ -46,8 +48,11 @@ export class KubernetesBottle extends pulumi.ComponentResource {
     this.plan = plan;
     this.ca = declareCa(plan.ca, this);
     const base = { parent: this, provider: args.provider };
+    // deleting a namespace deletes every claim in it: a bottle's own namespace holding a
+    // workspace that outlives the stack is kept with it (empty but for the claim)
+    const retained = plan.workspace?.retainOnDestroy === true && plan.workspace.source.kind === "volume";
     const namespace = args.sharedNamespace ?? new k8s.core.v1.Namespace(resourceName(plan.name, "namespace"),
-      namespaceArgs(namespaceOf(plan.name, settings), bottleLabels(plan.name)), { ...base, deleteBeforeReplace: true });
+      namespaceArgs(namespaceOf(plan.name, settings), bottleLabels(plan.name)), { ...base, deleteBeforeReplace: true, ...(retained ? { retainOnDelete: true } : {}) });
     // fixed names: a replacement must delete the old object first; all live in the namespace
     const inNamespace = { ...base, dependsOn: [namespace] };
     const named = { ...inNamespace, deleteBeforeReplace: true };
@@ -68,7 +73,15 @@ export class KubernetesBottle extends pulumi.ComponentResource {
     for (const role of servedRoles(plan)) {
       services[role] = new k8s.core.v1.Service(resourceName(plan.name, role, "-service"), serviceArgs(plan, role, settings), named);
     }
+    const claim = plan.workspace?.source.kind === "volume"
+      ? new k8s.core.v1.PersistentVolumeClaim(plan.workspace.source.resourceName, workspaceClaimArgs(plan, plan.workspace, settings), {
+          ...inNamespace,
+          retainOnDelete: plan.workspace.retainOnDestroy,
+        })
+      : undefined;
+    if (claim) this.workspaceClaim = claim;
     const refs: DeploymentRefs = {
+      ...(claim ? { workspaceClaim: claim.metadata.name } : {}),
       proxyImage: args.proxyImage.ref,
       ...(args.proxyImage.id !== undefined ? { proxyImageId: args.proxyImage.id } : {}),
       configMapName: (role) => required(configMaps[role], `ConfigMap of ${role}`).metadata.name,
@@ -91,7 +104,7 @@ export class KubernetesBottle extends pulumi.ComponentResource {
     }
     this.deployments = deployments;
     this.resources = [
-      this.ca.key, this.ca.cert, ...(args.sharedNamespace ? [] : [namespace]), secret,
+      this.ca.key, this.ca.cert, ...(args.sharedNamespace ? [] : [namespace]), secret, ...(claim ? [claim] : []),
       ...Object.values(configMaps), ...Object.values(services), ...Object.values(deployments), ...policies,
     ];
 

@@ -8,12 +8,13 @@
  *   Secret           the route tokens and the CA key, as the proxy's env
  *   Service          egress-proxy and pipelock, cluster-internal
  *   Deployment       per role, one replica, recreated rather than rolled (never two proxies)
+ *   PersistentVolumeClaim  the agent's workspace (kept on destroy unless asked)
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { PIPELOCK_PORT, PROXY_PORT } from "../constants";
 import type { ContainerRole } from "../naming";
-import type { BottlePlan, ContainerPlan, FileContent } from "../plan-types";
+import type { BottlePlan, ContainerPlan, FileContent, WorkspacePlan } from "../plan-types";
 import { kubeLabels, namespaceOf, objectName, podSelector } from "./names";
 import { configMapFile, podSpec, type PodOptions, type PodRefs } from "./pod-spec";
 import type { KubernetesSettings } from "./settings";
@@ -138,6 +139,26 @@ export function deploymentArgs(
         metadata: { labels: kubeLabels(plan.name, c.role), ...(annotations ? { annotations } : {}) },
         spec: podSpec(c, refs, options),
       },
+    },
+  };
+}
+
+/**
+ * Waiting for a claim to be bound would hold `pulumi up` forever with a storage class that binds
+ * on first use (WaitForFirstConsumer, as local volumes do): the agent's Pod is what binds it.
+ */
+export const CLAIM_ANNOTATIONS = { "pulumi.com/skipAwait": "true" } as const;
+
+/** The agent's workspace claim: one writer (the agent's single Pod, recreated rather than rolled). */
+export function workspaceClaimArgs(plan: BottlePlan, workspace: WorkspacePlan, settings: Pick<KubernetesSettings, "namespace">): k8s.core.v1.PersistentVolumeClaimArgs {
+  const source = workspace.source;
+  if (source.kind !== "volume") throw new Error(`internal: bottle ${plan.name} plans a host directory on Kubernetes`);
+  return {
+    metadata: { name: source.name, namespace: namespaceOf(plan.name, settings), labels: { ...source.labels }, annotations: CLAIM_ANNOTATIONS },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: `${source.sizeGb ?? 1}Gi` } },
+      ...(source.storageClass !== undefined ? { storageClassName: source.storageClass } : {}),
     },
   };
 }

@@ -30,6 +30,8 @@ export interface PodRefs {
   readonly secretName: pulumi.Input<string>;
   /** A Service's cluster address, for the host aliases. */
   readonly serviceIp: (role: ContainerRole) => pulumi.Input<string>;
+  /** The agent's workspace claim, when the bottle has one. */
+  readonly workspaceClaim?: pulumi.Input<string>;
 }
 
 export interface PodOptions {
@@ -130,6 +132,20 @@ function hostAliases(role: ContainerRole, refs: PodRefs, options: PodOptions): k
   return [];
 }
 
+/**
+ * A new claim's volume is root's. The namespace's restricted Pod Security level admits no root
+ * init container to change that, so the kubelet does it: with fsGroup it gives the volume's
+ * files to the agent's group (its gid, or its uid when it has none), group-writable, and adds
+ * that group to the agent's processes. OnRootMismatch: only when the volume's root is not yet
+ * the group's, so a large workspace is not walked on every start. (Volume types without
+ * ownership management, hostPath among them, ignore fsGroup: their directory must be the
+ * agent's already.)
+ */
+function workspaceOwnership(user: string): { fsGroup: number; fsGroupChangePolicy: string } {
+  const { runAsUser, runAsGroup } = ids(user);
+  return { fsGroup: runAsGroup ?? runAsUser, fsGroupChangePolicy: "OnRootMismatch" };
+}
+
 /** The Pod spec of one container of the bottle. */
 export function podSpec(c: ContainerPlan, refs: PodRefs, options: PodOptions): PodSpec {
   const dirs = fileDirectories(c);
@@ -144,6 +160,11 @@ export function podSpec(c: ContainerPlan, refs: PodRefs, options: PodOptions): P
     volumes.push({ name: "scratch", emptyDir: { sizeLimit: "64Mi" } });
     mounts.push({ name: "scratch", mountPath: SCRATCH });
   }
+  const workspace = c.workspace !== undefined && refs.workspaceClaim !== undefined ? c.workspace : undefined;
+  if (workspace) {
+    volumes.push({ name: "workspace", persistentVolumeClaim: { claimName: refs.workspaceClaim as pulumi.Input<string> } });
+    mounts.push({ name: "workspace", mountPath: workspace.path, ...(workspace.readOnly ? { readOnly: true } : {}) });
+  }
   const container: Container = {
     name: c.role,
     image: c.image.kind === "proxy-image" ? refs.proxyImage : c.image.ref,
@@ -151,6 +172,7 @@ export function podSpec(c: ContainerPlan, refs: PodRefs, options: PodOptions): P
     // Docker's `command` replaces the image's CMD and keeps its ENTRYPOINT: Kubernetes' args
     ...(c.command !== undefined ? { args: [...c.command] } : {}),
     env: envOf(c.env, refs.secretName),
+    ...(workspace ? { workingDir: workspace.path } : {}),
     volumeMounts: mounts,
     resources: resources(c),
     securityContext: {
@@ -171,7 +193,7 @@ export function podSpec(c: ContainerPlan, refs: PodRefs, options: PodOptions): P
     // Docker's stop timeout: an agent's `sleep` as PID 1 ignores SIGTERM and would hold every
     // delete or restart for Kubernetes' default 30 s
     terminationGracePeriodSeconds: STOP_GRACE_SECONDS,
-    securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" }, ...(workspace ? workspaceOwnership(c.user) : {}) },
     ...(aliases.length > 0 ? { hostAliases: aliases } : {}),
     // pipelock alone resolves names; the others reach what they need by host alias, and their
     // NetworkPolicies let no packet reach the cluster's resolver either

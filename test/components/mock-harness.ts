@@ -23,6 +23,8 @@ export const FAKE_CA_KEY_PKCS8 = "-----BEGIN PRIVATE KEY-----\nFAKE-CA-KEY-PKCS8
 /** A stand-in for the tls provider's certificate: base64 of "FAKE-CA-CERT", so that forms derived from it (the Java trust store) can be made. */
 export const FAKE_CA_CERT = "-----BEGIN CERTIFICATE-----\nRkFLRS1DQS1DRVJU\n-----END CERTIFICATE-----\n";
 export const FAKE_IMAGE_ID = "sha256:fake-egress-proxy-image";
+/** An agent image whose one-shot containers exit 1 under these mocks (no `chown` in it). */
+export const NO_CHOWN_IMAGE_MARK = "no-chown";
 
 /** Every resource registered since `installMocks`, in order. */
 export const recorded: Recorded[] = [];
@@ -57,6 +59,10 @@ export async function installMocks(): Promise<void> {
         }
         if (args.type === "tls:index/selfSignedCert:SelfSignedCert") state.certPem = FAKE_CA_CERT;
         if (args.type === "docker:index/image:Image") state.repoDigest = FAKE_IMAGE_ID;
+        // a container run to its end (attach) reports its exit code; an image without chown fails it
+        if (args.type === "docker:index/container:Container" && args.inputs.attach === true) {
+          state.exitCode = String(args.inputs.image).includes(NO_CHOWN_IMAGE_MARK) ? 1 : 0;
+        }
         if (args.type.startsWith("kubernetes:")) kubernetesState(args.name, args.type, state);
         return { id: `${args.name}-id`, state };
       },

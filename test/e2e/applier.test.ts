@@ -44,8 +44,8 @@ describe("e2e applier", () => {
     it("rejects a resource type it does not implement, before touching any engine", async () => {
       const mocks = new EngineMocks();
       await assert.rejects(
-        Promise.resolve(mocks.newResource({ type: "docker:index/volume:Volume", name: "v", inputs: {}, custom: true })),
-        /docker:index\/volume:Volume .*not supported/,
+        Promise.resolve(mocks.newResource({ type: "docker:index/service:Service", name: "v", inputs: {}, custom: true })),
+        /docker:index\/service:Service .*not supported/,
       );
       assert.equal(mocks.failures.length, 1);
     });

@@ -18,7 +18,7 @@ import { agentCurl } from "./lib/agent";
 import { docker, idsByLabel, inspect } from "./lib/docker-cli";
 import { api } from "./lib/engine-api";
 import { requireEngine } from "./lib/engine-probe";
-import { TYPES, type JournalEntry } from "./lib/engine-mocks";
+import { EngineMocks, TYPES, type JournalEntry } from "./lib/engine-mocks";
 import {
   addressOn, BASE_IMAGE, createRunNetwork, FORWARD_PROXY_IMAGE, gatewayOf, ipamGateways, jsonLines, listenOnHost, runFixture, UPSTREAM_IMAGE, type HostListener,
 } from "./lib/fixtures";
@@ -79,8 +79,16 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
   };
   const hopLines = async () => (await jsonLines(forwardProxy)).filter((l) => l.event === "connect" || l.event === "request");
 
-  async function apply(apiPaths: string[]): Promise<void> {
+  /** The workspace marker the agent writes, read back after each replacement. */
+  const MARKER = "survives-replacements.txt";
+  const workspaceVolume = () => `bb-${sc().bottle}-workspace`;
+
+  async function apply(apiPaths: string[], agentLimits?: Record<string, number>): Promise<void> {
     const config = bottleConfig(sc(), { url: `http://${FORWARD_ALIAS}:${FORWARD_PORT}` }, routes(apiPaths));
+    if (agentLimits) {
+      const [first] = config.bottles as Array<{ agent: Record<string, unknown> }>;
+      if (first) first.agent = { ...first.agent, limits: agentLimits };
+    }
     const out = (await applyProgram(sc().mocks, config, { [TOKEN_REF]: FAKE_TOKENS.github })) as {
       outputs: Record<string, { containers: Record<string, string>; networks: Record<string, string> }>;
     };
@@ -133,6 +141,8 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
       await api("POST", `/networks/${encodeURIComponent(egressNet)}/disconnect`, { Container: forwardProxy, Force: true }, { accept: [404, 500] }).catch(() => undefined);
       await s.mocks.destroy().catch((e: Error) => console.error(`    e2e teardown: ${e.message}`));
     }
+    // the workspace is kept on destroy by default: this run's is removed here
+    if (s) await api("DELETE", `/volumes/${encodeURIComponent(workspaceVolume())}`, undefined, { accept: [404] }).catch((e: Error) => console.error(`    e2e teardown: ${e.message}`));
     await cleanupScenario(s);
   });
 
@@ -296,6 +306,23 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.ok(!routesFile.stdout.includes(FAKE_TOKENS.github) && !routesFile.stdout.includes(TOKEN_REF), "routes.yaml names a token slot, never the token or its ref");
   });
 
+  it("gives the agent its workspace: a volume of the bottle, owned by the agent's user, writable, its working directory", async () => {
+    const vol = await inspect("volume", workspaceVolume());
+    assert.ok(vol, `volume ${workspaceVolume()} exists`);
+    assert.equal((vol.Labels as Record<string, string>)["bot-bottle.bottle"], sc().bottle);
+    const owner = await docker(["exec", agent, "stat", "-c", "%u %a", "/workspace"]);
+    assert.equal(owner.stdout.trim().split(" ")[0], "10001", "the workspace's root belongs to the agent's uid");
+    assert.equal((await docker(["exec", agent, "pwd"])).stdout.trim(), "/workspace", "the agent starts in its workspace");
+    assert.equal((await docker(["exec", agent, "sh", "-c", 'printf %s "$BOT_BOTTLE_WORKSPACE"'])).stdout, "/workspace");
+    await docker(["exec", agent, "sh", "-c", `echo kept > ${MARKER} && mkdir -p src && echo x > src/a.txt`]);
+    assert.equal((await docker(["exec", agent, "stat", "-c", "%u", `/workspace/${MARKER}`])).stdout.trim(), "10001");
+    // the init step ran once to its end, with no network and CAP_CHOWN alone
+    const init = (await inspect("container", `bb-${sc().bottle}-workspace-init`)) as { State: { Running: boolean; ExitCode: number }; HostConfig: { NetworkMode: string; CapAdd: string[]; CapDrop: string[] } } | undefined;
+    assert.ok(init, "the init step's container is kept, stopped");
+    assert.deepEqual([init.State.Running, init.State.ExitCode, init.HostConfig.NetworkMode], [false, 0, "none"]);
+    assert.deepEqual([init.HostConfig.CapAdd, init.HostConfig.CapDrop], [["CHOWN"], ["ALL"]]);
+  });
+
   it("keeps the fake token and the CA key out of the agent and out of the logs", async function () {
     this.timeout(120_000);
     const env = await docker(["exec", agent, "env"]);
@@ -378,7 +405,7 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.deepEqual(changed.map((j) => `${j.action} ${j.name}`).sort(), [`delete ${b}-egress-proxy`, `replace ${b}-egress-proxy`].sort(), `only the proxy is replaced; changed: ${entries(changed).join("; ")}`);
     assert.deepEqual(changed.find((j) => j.action === "replace")?.fields, ["uploads"], "the proxy is replaced for its routes file alone");
     const same = journal.filter((j) => j.action === "same").map((j) => j.name);
-    for (const name of [`${b}-internal`, `${b}-egress`, `${b}-agent`, `${b}-ca-key`, `${b}-ca-cert`, "egress-proxy-image"]) {
+    for (const name of [`${b}-internal`, `${b}-egress`, `${b}-agent`, `${b}-ca-key`, `${b}-ca-cert`, "egress-proxy-image", `${b}-workspace`, `${b}-workspace-init`]) {
       assert.ok(same.includes(name), `${name} is untouched`);
     }
     assert.equal((await inspect("container", agent))?.Id, agentId, "the agent container is kept");
@@ -389,18 +416,58 @@ describe("@e2e bottle on a local Docker engine (upstream-proxy hop: test-forward
     assert.equal(r.status, 200, `after the change /v2 is allowed: ${r.stderr}`);
     const seen = (await upstreamRequests(sc())).slice(upBefore);
     assert.deepEqual(seen.map((l) => [l.path, l.authorization_sha256]), [["/v2/items", [sha256(`Bearer ${FAKE_TOKENS.github}`)]]]);
+    assert.equal((await docker(["exec", agent, "cat", `/workspace/${MARKER}`])).stdout.trim(), "kept", "the workspace outlives the proxy's replacement");
   });
 
-  it("tears down every container, network and volume of the bottle", async function () {
+  it("keeps the workspace, its files and their owner when the agent is replaced", async function () {
+    this.timeout(300_000);
+    const mark = sc().mocks.journal.length;
+    const agentId = (await inspect("container", agent))?.Id;
+    // a new CPU limit forces a new agent container (cpus is ForceNew in the provider)
+    await apply(["/allowed/**", "/v2/**"], { cpus: 1 });
+    const b = sc().bottle;
+    const changed = sc().mocks.journal.slice(mark).filter((j) => j.action !== "same");
+    assert.deepEqual(changed.map((j) => `${j.action} ${j.name}`).sort(), [`delete ${b}-agent`, `replace ${b}-agent`].sort(), `only the agent is replaced; changed: ${entries(changed).join("; ")}`);
+    assert.notEqual((await inspect("container", agent))?.Id, agentId, "a new agent container");
+    assert.equal((await docker(["exec", agent, "cat", `/workspace/${MARKER}`])).stdout.trim(), "kept");
+    assert.equal((await docker(["exec", agent, "stat", "-c", "%u", "/workspace", "/workspace/src/a.txt"])).stdout.trim(), "10001\n10001");
+    await docker(["exec", agent, "sh", "-c", "echo again >> src/a.txt"]);
+  });
+
+  it("removes the workspace on destroy with retain_on_destroy: false", async function () {
+    this.timeout(180_000);
+    const other = `${sc().bottle}-x`;
+    const config = bottleConfig(sc(), { url: `http://${FORWARD_ALIAS}:${FORWARD_PORT}` }, routes(["/allowed/**"]));
+    const [first] = config.bottles as Array<Record<string, unknown> & { agent: Record<string, unknown> }>;
+    assert.ok(first);
+    config.bottles = [{ ...first, name: other, agent: { ...first.agent, workspace: { retain_on_destroy: false, path: "/home/agent/work" } } }];
+    const mocks = new EngineMocks();
+    try {
+      await applyProgram(mocks, config, { [TOKEN_REF]: FAKE_TOKENS.github });
+      assert.ok(await inspect("volume", `bb-${other}-workspace`), "the volume exists while the bottle does");
+      assert.equal((await docker(["exec", `bb-${other}-agent`, "sh", "-c", "touch f && stat -c %u f && pwd"])).stdout.trim(), "10001\n/home/agent/work");
+    } finally {
+      await mocks.destroy();
+    }
+    assert.equal(await inspect("volume", `bb-${other}-workspace`), undefined, "destroy removed the volume");
+    assert.equal(mocks.journal.some((j) => j.retained), false, "nothing was retained");
+  });
+
+  it("tears down every container and network of the bottle, and keeps its workspace", async function () {
     this.timeout(120_000);
     // the operator's pipelock leaves the bottle's egress network first, or Docker refuses to remove it
     await api("POST", `/networks/${encodeURIComponent(egressNet)}/disconnect`, { Container: forwardProxy, Force: true });
     await sc().mocks.destroy();
     destroyed = true;
     const label = `bot-bottle.bottle=${sc().bottle}`;
-    for (const kind of ["container", "network", "volume"] as const) {
+    for (const kind of ["container", "network"] as const) {
       assert.deepEqual(await idsByLabel(kind, label), [], `${kind}s left with ${label}`);
     }
+    // retain_on_destroy defaults to true: the user's work is left, and nothing else
+    assert.deepEqual(await idsByLabel("volume", label), [workspaceVolume()], "only the workspace volume is kept");
+    assert.deepEqual(sc().mocks.journal.filter((j) => j.retained).map((j) => j.name), [`${sc().bottle}-workspace`]);
+    await api("DELETE", `/volumes/${encodeURIComponent(workspaceVolume())}`);
+    assert.deepEqual(await idsByLabel("volume", label), [], "the test removed what destroy kept");
     await pollUntil("the agent to be gone", async () => ((await inspect("container", agent)) ? undefined : true), 10_000);
   });
 });

@@ -18,7 +18,8 @@ import { curlIn, type CurlOptions, type CurlResult } from "./lib/agent";
 import { buildFixtureImages, BASE_IMAGE, FORWARD_PROXY_IMAGE, listenOnHost, UPSTREAM_IMAGE, type HostListener } from "./lib/fixtures";
 import { findCluster, getObject, importImages, kubectl } from "./lib/kube-cli";
 import {
-  addMetadataStandIn, createConfigMap, createNamespace, jsonLinesOf, METADATA_ADDRESS, podBridgeGateway, removeRunNamespaces, runPod, waitGone,
+  addMetadataStandIn, createConfigMap, createLocalStorage, createNamespace, jsonLinesOf, METADATA_ADDRESS, podBridgeGateway, removeRunNamespaces, runPod, waitGone,
+  type LocalStorage,
 } from "./lib/kube-fixtures";
 import { KubeMocks } from "./lib/kube-mocks";
 import { applyProgram } from "./lib/run-program";
@@ -55,7 +56,10 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
   let metadataListener: HostListener | undefined;
   let removeMetadata: (() => Promise<void>) | undefined;
   let destroyed = false;
+  let storage: LocalStorage | undefined;
+  let forwardIpOfRun = "";
   const timings: Record<string, number> = {};
+  const MARKER = "survives-replacements.txt";
 
   const ns = (): string => {
     if (!out) throw new Error("bottle not applied");
@@ -69,7 +73,7 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
   const upstreamRequests = async () => (await jsonLinesOf(outside, "pod/upstream")).filter((l) => l.event === "request");
   const decisions = async () => (await jsonLinesOf(ns(), `deploy/bb-${bottle}-egress-proxy`)).filter((l) => l.event === "decision");
 
-  function config(forwardIp: string): Record<string, unknown> {
+  function config(forwardIp: string, change: { paths?: string[]; cpus?: number } = {}): Record<string, unknown> {
     return {
       backend: "kubernetes",
       proxyImageName: PROXY_IMAGE,
@@ -77,11 +81,16 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
       kubernetes: { image_pull_policy: "Never" },
       bottles: [{
         name: bottle,
-        agent: { image: BASE_IMAGE },
+        agent: {
+          image: BASE_IMAGE,
+          // the cluster has no provisioner: the run's local volume, in a class of its own
+          workspace: { storage_class: storage?.storageClass, size_gb: 1 },
+          ...(change.cpus !== undefined ? { limits: { cpus: change.cpus } } : {}),
+        },
         pipelock: { url: `http://${forwardIp}:${FORWARD_PORT}` },
         egress_proxy: {
           upstream_ca_pem: tls.caCert,
-          routes: [{ host: API_HOST, path_allowlist: ["/allowed/**"], methods: ["GET"], auth: { scheme: "Bearer", token_ref: TOKEN_REF } }],
+          routes: [{ host: API_HOST, path_allowlist: change.paths ?? ["/allowed/**"], methods: ["GET"], auth: { scheme: "Bearer", token_ref: TOKEN_REF } }],
         },
       }],
     };
@@ -109,6 +118,8 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
       hostAliases: [{ ip: upstreamIp, hostnames: [API_HOST] }],
     });
     proberIp = await runPod(outside, runId, { name: "prober", image: BASE_IMAGE, idle: true });
+    storage = await createLocalStorage(runId, "bb-node");
+    forwardIpOfRun = forwardIp;
     await createConfigMap(outside, "dns-canary", runId, { "dns-canary.js": readFileSync(CANARY_SCRIPT, "utf8") });
     dnsCanaryIp = await runPod(outside, runId, {
       name: "dns-canary", image: BASE_IMAGE, files: { configMap: "dns-canary", dir: "/srv/canary" },
@@ -138,6 +149,9 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
     await removeMetadata?.();
     if (!destroyed) await mocks.destroy().catch((e: Error) => console.error(`    kubernetes e2e teardown: ${e.message}`));
     await removeRunNamespaces(runId);
+    // the bottle's namespace is kept on destroy with its workspace claim: this run's goes here
+    await kubectl(["delete", "namespace", `bb-${bottle}`, "--ignore-not-found", "--wait=true", "--timeout=120s"], { timeoutMs: 130_000, allowFailure: true });
+    await storage?.remove();
     if (Object.keys(timings).length > 0) console.log(`    kubernetes e2e timings: ${JSON.stringify(timings)}`);
   });
 
@@ -241,15 +255,47 @@ describe("@e2e @kubernetes bottle on a local cluster (upstream-proxy hop: test-f
     assert.ok(!env.stdout.includes(FAKE_TOKENS.github), "the token is in the agent's environment or files");
   });
 
-  it("leaves nothing behind when the bottle is deleted", async function () {
+  it("gives the agent its workspace: a claim in its namespace, its group's through fsGroup, writable, its working directory", async () => {
+    const claim = await getObject("persistentvolumeclaim", `bb-${bottle}-workspace`, ns());
+    assert.equal((claim?.status as { phase?: string } | undefined)?.phase, "Bound", "the claim is bound to the run's local volume");
+    const agentExec = inDeployment(`bb-${bottle}-agent`, ns());
+    const info = await agentExec(["sh", "-c", 'stat -c "%g %a" /workspace; pwd; printf "%s\\n" "$BOT_BOTTLE_WORKSPACE"; id -G'], {});
+    const [ownerLine, pwd, env, groups] = info.stdout.trim().split("\n");
+    assert.equal(ownerLine?.split(" ")[0], "10001", "the workspace's group is the agent's (fsGroup)");
+    assert.equal(pwd, "/workspace");
+    assert.equal(env, "/workspace");
+    assert.ok(groups?.split(" ").includes("10001"), "the agent's processes carry the group");
+    await agentExec(["sh", "-c", `echo kept > ${MARKER} && stat -c %g ${MARKER}`], {});
+  });
+
+  it("keeps the workspace across an apply that replaces the proxy's Pod (a route change) and the agent's", async function () {
+    this.timeout(600_000);
+    const pods = async () => (await kubectl(["get", "pods", "-n", ns(), "-o", "jsonpath={.items[*].metadata.name}"])).stdout.trim().split(" ").sort();
+    const before = await pods();
+    await applyProgram(mocks, config(forwardIpOfRun, { paths: ["/allowed/**", "/v2/**"], cpus: 1 }), { [TOKEN_REF]: FAKE_TOKENS.github });
+    const after = await pods();
+    for (const role of ["agent", "egress-proxy"]) {
+      const was = before.find((p) => p.startsWith(`bb-${bottle}-${role}-`));
+      assert.ok(was && !after.includes(was), `the ${role}'s Pod was replaced`);
+    }
+    const read = await inDeployment(`bb-${bottle}-agent`, ns())(["cat", `/workspace/${MARKER}`], {});
+    assert.equal(read.stdout.trim(), "kept", "the workspace outlives both Pods");
+  });
+
+  it("leaves nothing behind when the bottle is deleted but its workspace, kept with its namespace", async function () {
     this.timeout(300_000);
     const started = Date.now();
     await mocks.destroy();
     destroyed = true;
-    await waitGone("namespace", `bot-bottle.bottle=${bottle}`);
+    await waitGone("deployments,pods,services,configmaps,secrets,networkpolicies", `bot-bottle.bottle=${bottle}`);
     timings.teardownSeconds = (Date.now() - started) / 1000;
-    const left = await kubectl(["get", "all,configmaps,secrets,networkpolicies", "-A", "-l", `bot-bottle.bottle=${bottle}`, "-o", "name"]);
-    assert.equal(left.stdout.trim(), "");
+    const left = await kubectl(["get", "all,configmaps,secrets,networkpolicies,persistentvolumeclaims", "-A", "-l", `bot-bottle.bottle=${bottle}`, "-o", "name"]);
+    // retain_on_destroy defaults to true: the claim stays, and so does the namespace that holds it
+    assert.equal(left.stdout.trim(), `persistentvolumeclaim/bb-${bottle}-workspace`);
+    assert.ok(await getObject("namespace", `bb-${bottle}`), "the namespace holding the workspace is kept");
+    assert.deepEqual(mocks.journal.filter((j) => j.retained).map((j) => j.name).sort(), [`${bottle}-namespace`, `${bottle}-workspace`].sort());
+    // this run removes what destroy kept
+    await kubectl(["delete", "namespace", `bb-${bottle}`, "--wait=true", "--timeout=120s"], { timeoutMs: 130_000 });
     assert.equal(await getObject("namespace", `bb-${bottle}`), undefined);
   });
 });

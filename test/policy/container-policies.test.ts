@@ -10,6 +10,7 @@ import { demoBottle, demoStack, stackOf } from "./stacks";
 const AGENT = "demo-agent";
 const PROXY = "demo-egress-proxy";
 const PIPELOCK = "demo-pipelock";
+const WORKSPACE_INIT = "demo-workspace-init";
 
 /** The one violation of `policy` in `all`, asserting there is exactly one and no other policy complained. */
 function only(all: readonly Violation[], policy: string): Violation {
@@ -176,7 +177,10 @@ describe("policy pack: container policies", function () {
 
     it("refuses an unpinned agent image from the stack config, naming agent.image", async () => {
       const unpinned = await record(stackOf(demoBottle((b) => ({ ...b, agent: { ...b.agent, image: "bot-bottle/base" } }))));
-      const v = only(await runPack(unpinned), "bottle-images-pinned");
+      const both = of(await runPack(unpinned), "bottle-images-pinned");
+      assert.deepEqual(both.map((x) => x.resource).sort(), [AGENT, WORKSPACE_INIT], "the workspace init step runs the agent's image");
+      assert.match(both.find((x) => x.resource === WORKSPACE_INIT)?.message ?? "", /agent\.image to a pinned image \(the workspace init step runs the agent's image\)/);
+      const v = both.find((x) => x.resource === AGENT) ?? assert.fail("no violation on the agent");
       assert.match(v.message, /^bottle "demo", agent container bb-demo-agent runs an unpinned image \("bot-bottle\/base"\)/);
       assert.match(v.message, /set bot-bottle:bottles, the bottle named "demo": agent\.image to a pinned image/);
       assert.match(only(await runPack(mutate(demo, PIPELOCK, (i) => set(i, "image", "ghcr.io/luckypipewrench/pipelock:latest"))), "bottle-images-pinned").message, /pipelock\.image/);
@@ -185,10 +189,10 @@ describe("policy pack: container policies", function () {
     it("with requireDigest, refuses tags and accepts digests and image ids", async () => {
       const digest = `bot-bottle/base@sha256:${"b".repeat(64)}`;
       const config = { "bottle-images-pinned": { requireDigest: true } };
-      const pinned = mutate(mutate(mutate(demo, AGENT, (i) => set(i, "image", digest)), PIPELOCK, (i) => set(i, "image", digest)), PROXY, (i) => set(i, "image", `sha256:${"c".repeat(64)}`));
+      const pinned = mutate(mutate(mutate(mutate(demo, AGENT, (i) => set(i, "image", digest)), WORKSPACE_INIT, (i) => set(i, "image", digest)), PIPELOCK, (i) => set(i, "image", digest)), PROXY, (i) => set(i, "image", `sha256:${"c".repeat(64)}`));
       assert.deepEqual(await runPack(pinned, config), []);
       const tagged = of(await runPack(demo, config), "bottle-images-pinned");
-      assert.deepEqual(tagged.map((v) => v.resource).sort(), [AGENT, PROXY, PIPELOCK].sort());
+      assert.deepEqual(tagged.map((v) => v.resource).sort(), [AGENT, PROXY, PIPELOCK, WORKSPACE_INIT].sort());
       assert.match(tagged.find((v) => v.resource === AGENT)?.message ?? "", /pinned by tag only \("bot-bottle\/base:bookworm"\)/);
     });
 

@@ -58,6 +58,31 @@ function readNetworks(inputs: StrictInputs): { name: string; aliases: string[] }
   });
 }
 
+interface MountInput {
+  Type: "volume" | "bind";
+  Source: string;
+  Target: string;
+  ReadOnly: boolean;
+  VolumeOptions?: { NoCopy: boolean };
+}
+
+/** `mounts` as the provider sends them (resource_docker_container_funcs.go): type, source, target, read-only, and a volume's no_copy. */
+function readMounts(inputs: StrictInputs): MountInput[] {
+  return (inputs.optObjects("mounts") ?? []).map((m) => {
+    const type = m.string("type");
+    if (type !== "volume" && type !== "bind") throw new Error(`${m.where}: mount type ${type} is not one this applier supports`);
+    const v: MountInput = { Type: type, Source: m.string("source"), Target: m.string("target"), ReadOnly: m.optBool("readOnly") ?? false };
+    const options = m.optObject("volumeOptions");
+    if (options) {
+      if (type !== "volume") throw new Error(`${m.where}: volumeOptions on a ${type} mount`);
+      v.VolumeOptions = { NoCopy: options.optBool("noCopy") ?? false };
+      options.done();
+    }
+    m.done();
+    return v;
+  });
+}
+
 /** Create, upload, connect and start one container; returns its real id and provider-like state. */
 export async function createContainer(inputs: StrictInputs, raw: Record<string, unknown>, redact: (text: string) => string): Promise<Applied> {
   const name = inputs.string("name");
@@ -70,7 +95,13 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   const labels = readLabels(inputs);
   const caps = inputs.optObject("capabilities");
   const capDrop = caps?.optStrings("drops") ?? [];
+  const capAdd = caps?.optStrings("adds") ?? [];
   caps?.done();
+  const mounts = readMounts(inputs);
+  const workingDir = inputs.optString("workingDir");
+  const networkMode = inputs.optString("networkMode") ?? "bridge";
+  // the provider waits for an attached container to stop (ContainerWait, not-running) and keeps its exit code
+  const attach = inputs.optBool("attach") ?? false;
   const securityOpts = inputs.optStrings("securityOpts") ?? [];
   const memoryMb = inputs.optNumber("memory");
   const memorySwapMb = inputs.optNumber("memorySwap");
@@ -86,8 +117,10 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   const mustRun = inputs.optBool("mustRun") ?? true;
   inputs.done();
 
-  // no published ports, no privileged mode, no host mounts: nothing here can ask for them
-  if (networks.length === 0) throw new Error(`${inputs.where}: no networksAdvanced; a bottle container must name its networks`);
+  // no published ports, no privileged mode: nothing here can ask for them
+  if (networkMode !== "bridge" && networkMode !== "none") throw new Error(`${inputs.where}: networkMode ${networkMode} is not one this applier supports`);
+  if (networkMode === "none" && networks.length > 0) throw new Error(`${inputs.where}: networkMode none with networksAdvanced`);
+  if (networkMode === "bridge" && networks.length === 0) throw new Error(`${inputs.where}: no networksAdvanced; a bottle container must name its networks`);
   const imageFound = await api("GET", `/images/${encodeURIComponent(image)}/json`, undefined, { accept: [404] });
   if (imageFound.status === 404) throw new Error(`${inputs.where}: image ${image} is not present locally, and this suite never pulls`);
 
@@ -95,11 +128,14 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
     Image: image,
     ...(command ? { Cmd: command } : {}),
     ...(user !== undefined ? { User: user } : {}),
+    ...(workingDir !== undefined ? { WorkingDir: workingDir } : {}),
     Env: env,
     Labels: labels,
     ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     HostConfig: {
       CapDrop: capDrop,
+      ...(capAdd.length > 0 ? { CapAdd: capAdd } : {}),
+      ...(mounts.length > 0 ? { Mounts: mounts } : {}),
       SecurityOpt: securityOpts,
       // the provider sends memory and swap only when non-zero (d.GetOk); a positive swap is in MB
       ...(memoryMb ? { Memory: memoryMb * MB } : {}),
@@ -108,7 +144,7 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
       Ulimits: ulimits,
       RestartPolicy: { Name: restart },
       ...(dns ? { Dns: dns } : {}),
-      NetworkMode: "bridge",
+      NetworkMode: networkMode,
       Init: false,
     },
   };
@@ -116,7 +152,7 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   const id = (created.body as { Id: string }).Id;
   try {
     // not started yet: the container never runs on the default bridge
-    await api("POST", "/networks/bridge/disconnect", { Container: id, Force: false });
+    if (networkMode === "bridge") await api("POST", "/networks/bridge/disconnect", { Container: id, Force: false });
     for (const n of networks) {
       await api("POST", `/networks/${encodeURIComponent(n.name)}/connect`, { Container: id, EndpointConfig: { Aliases: n.aliases } });
     }
@@ -125,14 +161,19 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
       await api("PUT", `/containers/${id}/archive?path=/`, undefined, { raw: tarFiles([file]) });
     }
     await api("POST", `/containers/${id}/start`);
+    if (attach) await waitStopped(id, inputs.where);
     if (mustRun) await expectRunning(id, inputs.where, redact);
   } catch (e) {
     await deleteContainer(id);
     throw e;
   }
-  const info = (await api("GET", `/containers/${id}/json`)).body as { NetworkSettings: { Networks: Record<string, { IPAddress: string; Gateway: string }> } };
+  const info = (await api("GET", `/containers/${id}/json`)).body as {
+    NetworkSettings: { Networks: Record<string, { IPAddress: string; Gateway: string }> };
+    State: { Running: boolean; ExitCode: number };
+  };
   const networkDatas = Object.entries(info.NetworkSettings.Networks).map(([networkName, n]) => ({ networkName, ipAddress: n.IPAddress, gateway: n.Gateway }));
-  return { id, state: { ...raw, name, networkDatas } };
+  // Read sets exit_code for a container that is not running
+  return { id, state: { ...raw, name, networkDatas, ...(info.State.Running ? {} : { exitCode: info.State.ExitCode }) } };
 }
 
 /** The fields whose change makes the provider's Update call the engine. */
@@ -154,6 +195,14 @@ export async function updateContainer(id: string, inputs: Record<string, unknown
     CpusetCpus: typeof inputs.cpuSet === "string" ? inputs.cpuSet : "",
     ...(swap ? { MemorySwap: swap > 0 ? swap * MB : swap } : {}),
   });
+}
+
+/** An attached container, waited for until it stops (the provider's create timeout bounds it; here 120 s). */
+async function waitStopped(id: string, where: string): Promise<void> {
+  await pollUntil(`${where} to run to its end`, async () => {
+    const s = ((await api("GET", `/containers/${id}/json`)).body as { State: { Running: boolean } }).State;
+    return s.Running ? undefined : true;
+  }, 120_000);
 }
 
 /** The provider re-reads a `mustRun` container until it runs (15 s); one that exited fails. */

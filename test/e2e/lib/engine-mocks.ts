@@ -22,6 +22,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { applyImage } from "./apply-image";
 import { createContainer, deleteContainer, updateContainer } from "./apply-container";
 import { createNetwork, deleteNetwork, type Applied } from "./apply-network";
+import { createVolume, deleteVolume, readVolume } from "./apply-volume";
 import { createPrivateKey, createSelfSignedCert } from "./apply-tls";
 import { api } from "./engine-api";
 import { diffAgainstRead, diffUnread, readContainer, readNetwork, type FieldChange, type ReadState } from "./provider-readback";
@@ -34,6 +35,7 @@ export const TYPES = {
   network: "docker:index/network:Network",
   image: "docker:index/image:Image",
   container: "docker:index/container:Container",
+  volume: "docker:index/volume:Volume",
   privateKey: "tls:index/privateKey:PrivateKey",
   selfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
 } as const;
@@ -49,18 +51,7 @@ export interface LiveResource {
   read: ReadState;
 }
 
-export interface ResourceOptionsSeen {
-  deleteBeforeReplace: boolean;
-}
-
 export class EngineMocks extends QueuedApplier<LiveResource> {
-  /** Options the program gave each resource (recorded by run-program's stack transformation). */
-  readonly options = new Map<string, ResourceOptionsSeen>();
-
-  recordOptions(type: string, name: string, opts: ResourceOptionsSeen): void {
-    this.options.set(keyOf(type, name), opts);
-  }
-
   /** The live resource of a type and name, if applied. */
   get(type: string, name: string): LiveResource | undefined {
     return this.live.get(keyOf(type, name));
@@ -114,6 +105,7 @@ export class EngineMocks extends QueuedApplier<LiveResource> {
   private async readBack(type: string, id: string, inputs: Record<string, unknown>): Promise<ReadState> {
     if (type === TYPES.container) return readContainer((await api("GET", `/containers/${id}/json`)).body as Record<string, unknown>, inputs);
     if (type === TYPES.network) return readNetwork((await api("GET", `/networks/${id}`)).body as Record<string, unknown>);
+    if (type === TYPES.volume) return readVolume((await api("GET", `/volumes/${encodeURIComponent(id)}`)).body as Record<string, unknown>);
     return {};
   }
 
@@ -140,6 +132,8 @@ export class EngineMocks extends QueuedApplier<LiveResource> {
         return applyImage(strict);
       case TYPES.container:
         return createContainer(strict, inputs, this.redact);
+      case TYPES.volume:
+        return createVolume(strict);
       case TYPES.privateKey:
         return createPrivateKey(strict);
       case TYPES.selfSignedCert:
@@ -156,6 +150,9 @@ export class EngineMocks extends QueuedApplier<LiveResource> {
         break;
       case TYPES.network:
         await deleteNetwork(r.id);
+        break;
+      case TYPES.volume:
+        await deleteVolume(r.id);
         break;
       // the Docker provider does not delete image tags on destroy; keys and certs live only in state
       default:

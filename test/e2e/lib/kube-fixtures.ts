@@ -126,3 +126,47 @@ export async function waitGone(kind: string, selector: string): Promise<void> {
     return r.stdout.trim() === "" ? true : undefined;
   }, 120_000);
 }
+
+export interface LocalStorage {
+  /** The StorageClass a bottle's workspace names (`storage_class`). */
+  readonly storageClass: string;
+  readonly volume: string;
+  /** The node directory behind the volume. */
+  readonly dir: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * A storage class of the run's own and one `local` PersistentVolume on this machine: the test
+ * cluster has no dynamic provisioner. Static local volumes bind on first use
+ * (WaitForFirstConsumer) and, unlike hostPath, take the Pod's fsGroup, as a provisioned disk
+ * would. The directory is root's, so that only fsGroup can make it the agent's.
+ */
+export async function createLocalStorage(runId: string, node: string, sizeGi = 1): Promise<LocalStorage> {
+  const { mkdir, rm } = await import("node:fs/promises");
+  const storageClass = `bb-e2e-local-${runId}`;
+  const volume = `bb-e2e-ws-${runId}`;
+  const dir = `/var/lib/bot-bottle/kube-e2e-${runId}/workspace`;
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const labels = { [RUN_LABEL]: runId };
+  await applyObject({
+    apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: storageClass, labels },
+    provisioner: "kubernetes.io/no-provisioner", volumeBindingMode: "WaitForFirstConsumer", reclaimPolicy: "Retain",
+  });
+  await applyObject({
+    apiVersion: "v1", kind: "PersistentVolume", metadata: { name: volume, labels },
+    spec: {
+      capacity: { storage: `${sizeGi}Gi` }, accessModes: ["ReadWriteOnce"], persistentVolumeReclaimPolicy: "Retain", storageClassName: storageClass,
+      local: { path: dir },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [node] }] }] } },
+    },
+  });
+  return {
+    storageClass, volume, dir,
+    async remove() {
+      await kubectl(["delete", "persistentvolume", volume, "--ignore-not-found", "--wait=true", "--timeout=60s"], { timeoutMs: 70_000, allowFailure: true });
+      await kubectl(["delete", "storageclass", storageClass, "--ignore-not-found"], { timeoutMs: 30_000, allowFailure: true });
+      await rm(`/var/lib/bot-bottle/kube-e2e-${runId}`, { recursive: true, force: true });
+    },
+  };
+}

@@ -43,10 +43,6 @@ interface Live {
 type Manifest = Record<string, unknown> & { kind: string; metadata: { name?: string; namespace?: string } };
 
 export class KubeMocks extends QueuedApplier<Live> {
-  recordOptions(): void {
-    // kubectl applies in place: deleteBeforeReplace matters only for the provider's replacements
-  }
-
   protected async apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> {
     const key = keyOf(args.type, args.name);
     this.declare(key);

@@ -19,7 +19,7 @@
  * Fields Read does not set keep what was declared, so they are diffed with the previous inputs
  * (`diffUnread`). A change names its field; values are shown only for SHOWN_FIELDS.
  */
-import { CONTAINER_SCHEMA, NETWORK_SCHEMA, SHOWN_FIELDS, type Field, type ResourceSchema, type Scalar } from "./provider-schema";
+import { CONTAINER_SCHEMA, NETWORK_SCHEMA, SHOWN_FIELDS, VOLUME_SCHEMA, type Field, type ResourceSchema, type Scalar } from "./provider-schema";
 
 export type ChangeKind = "replace" | "update";
 
@@ -38,6 +38,7 @@ type Json = Record<string, unknown>;
 const SCHEMAS: Readonly<Record<string, ResourceSchema>> = {
   "docker:index/container:Container": CONTAINER_SCHEMA,
   "docker:index/network:Network": NETWORK_SCHEMA,
+  "docker:index/volume:Volume": VOLUME_SCHEMA,
 };
 
 /** Stable JSON: object keys sorted, undefined dropped, so that equal values compare equal. */
@@ -151,6 +152,7 @@ export function readContainer(inspect: Json, declared: Json): ReadState {
     stopTimeout: num(c.StopTimeout),
     rm: h.AutoRemove === true,
     readOnly: h.ReadonlyRootfs === true,
+    mounts: (Array.isArray(h.Mounts) ? h.Mounts : []).map((raw) => readMount(obj(raw))),
   };
   // set only in these cases; otherwise the state keeps the declared value
   if (list(h.CapAdd).length > 0 || list(h.CapDrop).length > 0) state.capabilities = { adds: list(h.CapAdd), drops: list(h.CapDrop) };
@@ -174,6 +176,21 @@ export function readContainer(inspect: Json, declared: Json): ReadState {
     };
   }
   return state;
+}
+
+/** resource_docker_container_structures.go `getDockerContainerMounts`: one HostConfig.Mounts entry; options only when the engine has them. */
+function readMount(m: Json): Json {
+  const out: Json = { target: str(m.Target), source: str(m.Source), type: str(m.Type), readOnly: m.ReadOnly === true };
+  if (m.BindOptions !== undefined && m.BindOptions !== null) out.bindOptions = [{ propagation: str(obj(m.BindOptions).Propagation) }];
+  if (m.VolumeOptions !== undefined && m.VolumeOptions !== null) {
+    const v = obj(m.VolumeOptions);
+    const opt: Json = { noCopy: v.NoCopy === true, labels: Object.entries(map(v.Labels)).map(([label, volume]) => ({ label, volume })) };
+    if (v.DriverConfig !== undefined && v.DriverConfig !== null) Object.assign(opt, { driverName: str(obj(v.DriverConfig).Name), driverOptions: map(obj(v.DriverConfig).Options) });
+    if (str(v.Subpath) !== "") opt.subpath = str(v.Subpath);
+    out.volumeOptions = [opt];
+  }
+  if (m.TmpfsOptions !== undefined && m.TmpfsOptions !== null) out.tmpfsOptions = [{ sizeBytes: obj(m.TmpfsOptions).SizeBytes, mode: obj(m.TmpfsOptions).Mode }];
+  return out;
 }
 
 /** resource_docker_network_funcs.go `resourceDockerNetworkReadRefreshFunc` on an inspect JSON. */

@@ -95,6 +95,28 @@ export const CONTAINER_SCHEMA: ResourceSchema = {
     stopTimeout: I({ fn: true, computed: true }), // container.go: Optional, ForceNew, Computed
     rm: B({ default: false }), // container.go: Optional, Default false
     readOnly: B({ fn: true, default: false }), // container.go `read_only`: Optional, ForceNew, Default false
+    mounts: {
+      type: "blocks", // container.go: Set, Optional, ForceNew; read by getDockerContainerMounts (resource_docker_container_structures.go)
+      fn: true,
+      fields: {
+        target: S(), // container.go: Required
+        source: S(), // container.go: Optional
+        type: S(), // container.go: Required
+        readOnly: B(), // container.go `read_only`: Optional
+        bindOptions: { type: "blocks" }, // container.go `bind_options`: List, MaxItems 1, Optional
+        volumeOptions: {
+          type: "blocks", // container.go `volume_options`: List, MaxItems 1, Optional
+          fields: {
+            noCopy: B(), // container.go `no_copy`: Optional
+            labels: { type: "blocks", fields: { label: S(), volume: S() } }, // container.go: Set, Optional
+            driverName: S(), // container.go `driver_name`: Optional
+            driverOptions: { type: "map" }, // container.go `driver_options`: Optional
+            subpath: S(), // container.go: Optional
+          },
+        },
+        tmpfsOptions: { type: "blocks" }, // container.go `tmpfs_options`: List, MaxItems 1, Optional
+      },
+    },
   },
   unread: {
     envs: { type: "set", fn: true, computed: true }, // container.go `env`: Optional, ForceNew, Computed
@@ -113,8 +135,7 @@ export const CONTAINER_SCHEMA: ResourceSchema = {
     cpuPeriod: I(), // container.go: Optional
     cpuQuota: I(), // container.go: Optional
     // read back by the provider but not modelled here (the component sets none of them): compared with the previous inputs
-    mounts: { type: "blocks", fn: true }, // container.go: Optional, ForceNew
-    volumes: { type: "blocks", fn: true }, // container.go: Optional, ForceNew
+    volumes: { type: "blocks", fn: true }, // container.go: Optional, ForceNew (Read leaves it: "// volumes")
     ports: { type: "blocks", fn: true }, // container.go: List, Optional, ForceNew
     devices: { type: "blocks", fn: true }, // container.go: Optional, ForceNew
     gpus: S({ fn: true }), // container.go: Optional, ForceNew
@@ -126,6 +147,17 @@ export const CONTAINER_SCHEMA: ResourceSchema = {
     cgroupnsMode: S({ fn: true }), // container.go: Optional, ForceNew
     cgroupParent: S({ fn: true }), // container.go: Optional, ForceNew
   },
+};
+
+/** internal/provider/resource_docker_volume.go at 5074970c: every field ForceNew; Read sets name, labels, driver, driver_opts. */
+export const VOLUME_SCHEMA: ResourceSchema = {
+  read: {
+    name: S({ fn: true, computed: true }), // volume.go: Optional, Computed, ForceNew
+    labels: { type: "blocks", fn: true, fields: { label: S({ fn: true }), value: S({ fn: true }) } }, // volume.go: Optional, ForceNew; helpers.go labelSchema
+    driver: S({ fn: true, computed: true }), // volume.go: Optional, Computed, ForceNew
+    driverOpts: { type: "map", fn: true }, // volume.go `driver_opts`: Optional, ForceNew
+  },
+  unread: {},
 };
 
 export const NETWORK_SCHEMA: ResourceSchema = {

@@ -16,6 +16,14 @@ export interface JournalEntry {
   id: string;
   /** For an update or a replace: the changed fields (names only). */
   fields?: string[];
+  /** A delete of a resource declared with `retainOnDelete`: gone from state, left on the engine or cluster. */
+  retained?: true;
+}
+
+/** The resource options an applier acts on, as the program gave them. */
+export interface ResourceOptionsSeen {
+  deleteBeforeReplace: boolean;
+  retainOnDelete: boolean;
 }
 
 /** What the base needs of a live resource. */
@@ -57,7 +65,12 @@ export abstract class QueuedApplier<L extends LiveEntry> implements ApplierMocks
   protected abstract apply(args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult>;
   /** Delete one resource from the engine or cluster (the base forgets it after). */
   protected abstract removeFromTarget(r: L): Promise<void>;
-  abstract recordOptions(type: string, name: string, opts: { deleteBeforeReplace: boolean }): void;
+  /** Options the program gave each resource (recorded by run-program's stack transformation). */
+  readonly options = new Map<string, ResourceOptionsSeen>();
+
+  recordOptions(type: string, name: string, opts: ResourceOptionsSeen): void {
+    this.options.set(keyOf(type, name), opts);
+  }
 
   /** Replace every secret value seen so far by `[secret]`. */
   redact = (text: string): string => {
@@ -99,11 +112,13 @@ export abstract class QueuedApplier<L extends LiveEntry> implements ApplierMocks
     this.order = [...this.order.filter((k) => k !== entry.key), entry.key];
   }
 
+  /** Delete `r`, or with `retainOnDelete` only forget it, as the engine does (on destroy and on replacement). */
   protected async remove(r: L): Promise<void> {
-    await this.removeFromTarget(r);
+    const retained = this.options.get(r.key)?.retainOnDelete === true;
+    if (!retained) await this.removeFromTarget(r);
     this.live.delete(r.key);
     this.order = this.order.filter((k) => k !== r.key);
-    this.journal.push({ action: "delete", type: r.type, name: r.name, id: r.id });
+    this.journal.push({ action: "delete", type: r.type, name: r.name, id: r.id, ...(retained ? { retained: true as const } : {}) });
   }
 
   /** After a program run: delete what it no longer declares, newest first. */

@@ -9,7 +9,7 @@ import * as pulumiSettings from "@pulumi/pulumi/runtime/settings";
 export interface ApplierMocks extends pulumi.runtime.Mocks {
   readonly failures: Error[];
   redact(text: string): string;
-  recordOptions(type: string, name: string, opts: { deleteBeforeReplace: boolean }): void;
+  recordOptions(type: string, name: string, opts: { deleteBeforeReplace: boolean; retainOnDelete: boolean }): void;
   beginApply(): void;
   finishApply(): Promise<void>;
 }
@@ -43,9 +43,10 @@ export async function applyProgram(mocks: ApplierMocks, config: unknown, tokens:
   };
   process.on("unhandledRejection", onUnhandled);
   const run = pulumi.runtime.runInPulumiStack(async () => {
-    // record the options the provider would act on (deleteBeforeReplace); change nothing
+    // record the options the engine and provider would act on (deleteBeforeReplace, retainOnDelete); change nothing
     pulumi.runtime.registerStackTransformation((a) => {
-      mocks.recordOptions(a.type, a.name, { deleteBeforeReplace: (a.opts as pulumi.CustomResourceOptions).deleteBeforeReplace === true });
+      const opts = a.opts as pulumi.CustomResourceOptions;
+      mocks.recordOptions(a.type, a.name, { deleteBeforeReplace: opts.deleteBeforeReplace === true, retainOnDelete: opts.retainOnDelete === true });
       return undefined;
     });
     const defined = components.defineBottles(config, components.tokensFromRecord(tokens));
