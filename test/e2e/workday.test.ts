@@ -8,9 +8,8 @@
  *
  *   agent (test-agent image) ─▶ egress-proxy ─▶ test-forward-proxy ─▶ servers (git., registry., pypi., events.e2e.test)
  *
- * What the contract of issue #22 adds (route `basic` auth, `agent_env` placeholders, the
- * workspace, JAVA_TOOL_OPTIONS) is checked in its own `it`s, which skip with one line while
- * the config schema of this checkout refuses the field (lib/workday.ts tries it).
+ * The git route is `basic` with the agent's placeholder in GITHUB_TOKEN; the workspace is
+ * cloned from the git server on the agent's first start (`agent.workspace.git`).
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -23,8 +22,7 @@ import { applyProgram } from "./lib/run-program";
 import { cleanupScenario, decisions, prepareScenario, PROXY_IMAGE, waitHealthy, type Scenario } from "./lib/scenario";
 import { pollUntil } from "../helpers/deadline";
 import {
-  acceptedFields, buildWorkdayServers, EVENTS_HOST, GIT_HOST, GIT_USER, NPM_HOST, PYPI_HOST, TEST_AGENT_IMAGE, WORKDAY_HOSTS, WORKDAY_SERVERS_IMAGE,
-  type Accepted,
+  buildWorkdayServers, EVENTS_HOST, GIT_HOST, GIT_USER, NPM_HOST, PYPI_HOST, TEST_AGENT_IMAGE, WORKDAY_HOSTS, WORKDAY_SERVERS_IMAGE,
 } from "./lib/workday";
 
 const FORWARD_ALIAS = "test-forward-proxy";
@@ -38,17 +36,13 @@ const BASIC = `Basic ${Buffer.from(`${GIT_USER}:${TOKEN}`).toString("base64")}`;
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
 const PUSH_BYTES = 5 * 1024 * 1024;
 
-/** The git route: the contract's `basic` where the schema has it, else today's hand-encoded secret. */
-function gitRoute(accepted: Accepted): { route: Record<string, unknown>; secret: string } {
-  if (!accepted.basic) return { route: { host: GIT_HOST, auth: { scheme: "Basic", token_ref: GIT_TOKEN_REF } }, secret: Buffer.from(`${GIT_USER}:${TOKEN}`).toString("base64") };
-  const auth = { basic: { username: GIT_USER }, token_ref: GIT_TOKEN_REF, ...(accepted.agentEnv ? { agent_env: PLACEHOLDER_ENV } : {}) };
-  return { route: { host: GIT_HOST, auth }, secret: TOKEN };
-}
+const WORKSPACE = "/workspace";
+/** The repository the workspace is cloned from on the agent's first start. */
+const REPO_URL = `https://${GIT_HOST}/project.git`;
 
 describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Python, SSE)", function () {
   this.timeout(120_000);
   let s: Scenario | undefined;
-  let accepted: Accepted = { basic: false, agentEnv: false, workspace: false, javaToolOptions: false };
   let agent = "";
   let proxy = "";
   let egressNet = "";
@@ -66,14 +60,19 @@ describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Py
   const refusals = async () => (await decisions(proxy)).filter((l) => l.verdict !== "allow" || (l.dlp as { action?: string } | undefined)?.action === "blocked");
 
   async function apply(extraRoutes: Record<string, unknown>[] = []): Promise<void> {
-    const git = gitRoute(accepted);
-    const routes = [git.route, ...[NPM_HOST, PYPI_HOST, EVENTS_HOST].map((host) => ({ host })), ...extraRoutes];
+    const git = { host: GIT_HOST, auth: { basic: { username: GIT_USER }, token_ref: GIT_TOKEN_REF, agent_env: PLACEHOLDER_ENV } };
+    const routes = [git, ...[NPM_HOST, PYPI_HOST, EVENTS_HOST].map((host) => ({ host })), ...extraRoutes];
     const config = {
       proxyImageName: PROXY_IMAGE,
       proxyBaseImage: "bot-bottle/base:bookworm",
-      bottles: [{ name: sc().bottle, agent: { image: TEST_AGENT_IMAGE }, pipelock: { url: `http://${FORWARD_ALIAS}:${FORWARD_PORT}` }, egress_proxy: { routes, upstream_ca_pem: sc().tls.caCert } }],
+      bottles: [{
+        name: sc().bottle,
+        // the test's volume goes with the bottle; a user's is kept (retain_on_destroy defaults to true)
+        agent: { image: TEST_AGENT_IMAGE, workspace: { path: WORKSPACE, retain_on_destroy: false, git: { url: REPO_URL } } },
+        pipelock: { url: `http://${FORWARD_ALIAS}:${FORWARD_PORT}` }, egress_proxy: { routes, upstream_ca_pem: sc().tls.caCert },
+      }],
     };
-    const out = (await applyProgram(sc().mocks, config, { [GIT_TOKEN_REF]: git.secret })) as {
+    const out = (await applyProgram(sc().mocks, config, { [GIT_TOKEN_REF]: TOKEN })) as {
       outputs: Record<string, { containers: Record<string, string>; networks: Record<string, string> }>;
     };
     const mine = out.outputs[sc().bottle];
@@ -93,7 +92,6 @@ describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Py
       console.log(`    @e2e workday: SKIPPED, ${why}`);
       this.skip();
     }
-    accepted = acceptedFields();
     s = await prepareScenario("wd", WORKDAY_HOSTS);
     await buildWorkdayServers();
     forwardProxy = await runFixture(s.runId, {
@@ -128,6 +126,20 @@ describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Py
       await s.mocks.destroy().catch((e: Error) => console.error(`    e2e teardown: ${e.message}`));
     }
     await cleanupScenario(s);
+  });
+
+  it("clones the workspace from the repository on the agent's first start, through the proxy", async () => {
+    // the agent's start runs the clone; poll for its result rather than guess its duration
+    const head = await pollUntil("the first-start clone in the workspace", async () => {
+      const r = await inAgent(`git -C ${WORKSPACE} log --format=%s -1 2>/dev/null || true`);
+      return r.stdout.trim() || undefined;
+    }, 60_000);
+    assert.equal(head, "first commit");
+    const owner = await inAgent(`stat -c %u ${WORKSPACE}`);
+    assert.equal(owner.stdout.trim().split("\n")[0], "10001", "the workspace is the agent's");
+    const seen = (await serverLines()).filter((l) => l.host === GIT_HOST && l.service === "git-upload-pack");
+    assert.ok(seen.length > 0 && seen.every((l) => l.auth === "ok"), "the clone carried the injected credential");
+    assert.deepEqual(await refusals(), [], "the proxy refused nothing");
   });
 
   it("clones a repository over git's smart HTTP, the Basic credential injected by the proxy", async () => {
@@ -226,10 +238,6 @@ describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Py
   });
 
   it("answers a Java HttpClient, from the JAVA_TOOL_OPTIONS the bottle sets", async function () {
-    if (!accepted.javaToolOptions) {
-      console.log("    skipped: the bottle sets no JAVA_TOOL_OPTIONS yet (components' agent environment)");
-      return this.skip();
-    }
     this.timeout(90_000);
     const source = [
       "import java.net.URI;",
@@ -250,10 +258,6 @@ describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Py
   });
 
   it("pushes with the credential injected while the agent's environment holds only the placeholder", async function () {
-    if (!accepted.agentEnv) {
-      console.log("    skipped: the config schema refuses auth.agent_env on a basic route");
-      return this.skip();
-    }
     this.timeout(60_000);
     const env = await inAgent(`printf '%s' "\${${PLACEHOLDER_ENV}:-}"`);
     const placeholder = env.stdout;
@@ -273,10 +277,6 @@ describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Py
   });
 
   it("refuses the placeholder sent to another route, before it leaves", async function () {
-    if (!accepted.agentEnv) {
-      console.log("    skipped: the config schema refuses auth.agent_env on a basic route");
-      return this.skip();
-    }
     const before = (await serverLines()).length;
     const r = await inAgent(`curl -sS -o /dev/null -w '%{http_code}' "https://${NPM_HOST}/-/ping?t=$${PLACEHOLDER_ENV}"`);
     assert.equal(r.stdout.trim(), "403", r.stderr);
@@ -301,10 +301,6 @@ describe("@e2e a coding agent's working day in a bottle (git, npm, pip, Java, Py
   });
 
   it("keeps the clone in the workspace volume, the agent's working directory", async function () {
-    if (!accepted.workspace) {
-      console.log("    skipped: the config schema refuses agent.workspace");
-      return this.skip();
-    }
     const r = await inAgent(`printf '%s %s' "$PWD" "\${BOT_BOTTLE_WORKSPACE:-}"`);
     const [cwd, workspace] = r.stdout.split(" ");
     assert.ok(workspace, "the agent has BOT_BOTTLE_WORKSPACE");
