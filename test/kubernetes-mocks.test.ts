@@ -330,6 +330,9 @@ describe("Kubernetes backend under Pulumi mocks", function () {
       assert.deepEqual(problems(kube(bottle("a", { pipelock: { url: "http://10.0.0.9:8888", network: "tools" } }))), [
         "bot-bottle:bottles[0].pipelock.network: names a Docker network, which Kubernetes does not have; drop it",
       ]);
+      assert.deepEqual(problems(kube(bottle("a", { agent: { image: "x:1", limits: { pids: 256 } } }))), [
+        "bot-bottle:bottles[0].agent.limits.pids: has no Pod equivalent on Kubernetes (the kubelet's podPidsLimit bounds every Pod of the node); drop it, and set podPidsLimit in the kubelet's configuration",
+      ]);
       assert.deepEqual(problems({ ...kube(bottle("a")), backend: "k8s" }), ["bot-bottle:backend: must be docker or kubernetes; omit it for docker"]);
       assert.deepEqual(problems({ bottles: [bottle("a", { backend: "nomad" as "docker" })] }), ["bot-bottle:bottles[0].backend: must be docker or kubernetes; omit it for docker"]);
       assert.deepEqual(problems({ ...kube(bottle("a")), kubernetes: { kubeconfig: "apiVersion: v1\nclusters: []" } }), [

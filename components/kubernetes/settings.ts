@@ -48,7 +48,7 @@ export type KubernetesSettings = z.output<typeof kubernetesSchema>;
 
 /** What a bottle asks that only Docker can give: `[path under the bottle, message]` each. */
 export function kubernetesBottleProblems(bottle: {
-  readonly agent: { readonly user: string };
+  readonly agent: { readonly user: string; readonly limits: { readonly pids?: number | undefined } };
   readonly pipelock: { readonly kind: "url"; readonly url: string; readonly network?: string | undefined } | { readonly kind: "container" };
 }): Array<[ReadonlyArray<string | number>, string]> {
   const problems: Array<[ReadonlyArray<string | number>, string]> = [];
@@ -57,6 +57,10 @@ export function kubernetesBottleProblems(bottle: {
     problems.push([["agent", "user"], "must be a numeric uid or uid:gid on Kubernetes, which runs containers by number; e.g. 10001"]);
   } else if (uid === "0" || gid === "0") {
     problems.push([["agent", "user"], "must not be root on Kubernetes (the namespace enforces the restricted Pod Security level); e.g. 10001"]);
+  }
+  if (bottle.agent.limits.pids !== undefined) {
+    // a Pod has no process limit of its own: the kubelet's podPidsLimit bounds every Pod of a node
+    problems.push([["agent", "limits", "pids"], "has no Pod equivalent on Kubernetes (the kubelet's podPidsLimit bounds every Pod of the node); drop it, and set podPidsLimit in the kubelet's configuration"]);
   }
   if (bottle.pipelock.kind === "url") {
     if (bottle.pipelock.network !== undefined) {
