@@ -79,6 +79,8 @@ describe("@e2e bottle with its own pipelock container (pipelock: { image })", fu
       await api("POST", `/networks/${encodeURIComponent(outboundNet)}/disconnect`, { Container: s.upstream, Force: true }, { accept: [404, 500] }).catch(() => undefined);
       await s.mocks.destroy().catch((e: Error) => console.error(`    e2e teardown: ${e.message}`));
     }
+    // the workspace is kept on destroy by default: this run's is removed here
+    if (s) await api("DELETE", `/volumes/${encodeURIComponent(`bb-${s.bottle}-workspace`)}`, undefined, { accept: [404] }).catch(() => undefined);
     await cleanupScenario(s);
   });
 
@@ -124,12 +126,17 @@ describe("@e2e bottle with its own pipelock container (pipelock: { image })", fu
     assert.equal((await upstreamRequests(sc())).length, before, "upstream saw nothing");
   });
 
-  it("tears down every container, network and volume of the bottle", async () => {
+  it("tears down every container and network of the bottle, and keeps its workspace volume", async () => {
     await api("POST", `/networks/${encodeURIComponent(outboundNet)}/disconnect`, { Container: sc().upstream, Force: true });
     await sc().mocks.destroy();
     destroyed = true;
-    for (const kind of ["container", "network", "volume"] as const) {
-      assert.deepEqual(await idsByLabel(kind, `bot-bottle.bottle=${sc().bottle}`), [], `${kind}s left`);
+    const label = `bot-bottle.bottle=${sc().bottle}`;
+    for (const kind of ["container", "network"] as const) {
+      assert.deepEqual(await idsByLabel(kind, label), [], `${kind}s left`);
     }
+    // retain_on_destroy defaults to true; the test removes what destroy kept
+    assert.deepEqual(await idsByLabel("volume", label), [`bb-${sc().bottle}-workspace`]);
+    await api("DELETE", `/volumes/${encodeURIComponent(`bb-${sc().bottle}-workspace`)}`);
+    assert.deepEqual(await idsByLabel("volume", label), []);
   });
 });

@@ -89,5 +89,8 @@ export async function decisions(proxy: string): Promise<Record<string, unknown>[
 
 /** Remove the run's own containers and networks (the bottle is the applier's to destroy). */
 export async function cleanupScenario(s: Scenario | undefined): Promise<void> {
-  if (s) await removeRun(s.runId);
+  if (!s) return;
+  // destroy keeps a bottle's workspace by default (retain_on_destroy): the run's own goes here
+  await api("DELETE", `/volumes/${encodeURIComponent(`bb-${s.bottle}-workspace`)}`, undefined, { accept: [404, 409] }).catch(() => undefined);
+  await removeRun(s.runId);
 }
