@@ -11,7 +11,7 @@ export interface DockerWorkspace {
   readonly volume?: docker.Volume;
   readonly init?: docker.Container;
   /** The agent's `mounts` entry, in the form the provider reads back. */
-  readonly mount: { type: "volume" | "bind"; source: pulumi.Input<string>; target: string; readOnly: boolean; volumeOptions?: { noCopy: boolean } };
+  readonly mount: { type: "volume" | "bind"; source: pulumi.Input<string>; target: string; readOnly: boolean };
   /** The workspace path, known once the init step has handed the volume over (see below). */
   readonly workingDir: pulumi.Input<string>;
   readonly resources: readonly pulumi.CustomResource[];
@@ -37,10 +37,9 @@ export function declareWorkspace(plan: WorkspacePlan, opts: { parent: pulumi.Res
     { name: plan.source.name, driver: "local", labels: labelInputs(plan.source.labels) },
     { parent: opts.parent, ...workspaceVolumeOptions(plan) },
   );
-  // noCopy: while a volume is empty the engine copies the image's directory at the mount point
-  // into it on every start, its owner included, and the working directory the engine creates
-  // there is root's: without it the agent's start would give the volume back to root
-  const mount = { type: "volume" as const, source: volume.name, target: plan.path, readOnly: false, volumeOptions: { noCopy: true } };
+  // no `volumeOptions`: the provider refuses any on engines before API 1.45; the init step's
+  // marker file keeps the volume from being empty instead (constants.ts WORKSPACE_MARKER_FILE)
+  const mount = { type: "volume" as const, source: volume.name, target: plan.path, readOnly: false };
   const i = plan.init;
   if (i === undefined) return { volume, mount, workingDir: plan.path, resources: [volume] };
   const init = new docker.Container(
@@ -50,6 +49,7 @@ export function declareWorkspace(plan: WorkspacePlan, opts: { parent: pulumi.Res
       image: i.image,
       user: i.user,
       command: [...i.command],
+      uploads: i.uploads.map((u) => ({ file: u.file, permissions: u.permissions, content: u.text })),
       // with the engine's copy: an image that ships files at the path puts them in a new volume, then the step hands it over
       mounts: [{ type: "volume", source: volume.name, target: plan.path, readOnly: false }],
       // no network namespace but its own loopback: the step reads nothing and sends nothing

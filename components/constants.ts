@@ -42,6 +42,15 @@ export const NO_OUTSIDE_RESOLVER = "127.0.0.1";
 /** The bottle CA as the agent sees it. */
 export const AGENT_CA_FILE = "/etc/bot-bottle/ca.pem";
 /** The same CA as a Java trust store (PKCS12, no password: java-truststore.ts). */
+/**
+ * A file the workspace init step puts in a new Docker volume. While a volume is empty, the engine
+ * copies the mount point of each container that mounts it into it at start, its owner
+ * included, and that mount point is root's: the agent's first start would give the workspace
+ * back to root. The mount option that turns the copy off (`volumeOptions.noCopy`) is refused
+ * by the Docker provider on engines before API 1.45 (Debian 12's 20.10 included), so the
+ * volume is made non-empty instead.
+ */
+export const WORKSPACE_MARKER_FILE = ".bot-bottle-workspace";
 export const AGENT_JAVA_TRUSTSTORE_FILE = "/etc/bot-bottle/ca.p12";
 /** The CA's entry name in that store (`keytool -list` shows it). */
 export const JAVA_TRUSTSTORE_ALIAS = "bot-bottle-ca";

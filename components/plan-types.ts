@@ -116,6 +116,8 @@ export interface WorkspaceInitPlan {
   readonly image: string;
   readonly user: string;
   readonly command: readonly string[];
+  /** Put in the volume before the step starts (WORKSPACE_MARKER_FILE says why). */
+  readonly uploads: ReadonlyArray<{ readonly file: string; readonly text: string; readonly permissions: string }>;
   readonly capDrop: readonly string[];
   readonly capAdd: readonly string[];
   readonly securityOpts: readonly string[];

@@ -13,7 +13,7 @@
  */
 import { hostMatches } from "../proxy/src/policy/host";
 import type { BottleConfig } from "./config-schema";
-import { WORKSPACE_DEFAULT_SIZE_GB } from "./constants";
+import { WORKSPACE_DEFAULT_SIZE_GB, WORKSPACE_MARKER_FILE } from "./constants";
 import { formatPath } from "./config-errors";
 import { labelsFor, resourceName, workspaceName } from "./naming";
 import type { WorkspaceInitPlan, WorkspacePlan } from "./plan-types";
@@ -57,6 +57,7 @@ function initPlan(bottle: BottleConfig, path: string): WorkspaceInitPlan {
     image: bottle.agent.image,
     user: "0:0",
     command: ["chown", "--", bottle.agent.user, path],
+    uploads: [{ file: `${path}/${WORKSPACE_MARKER_FILE}`, text: WORKSPACE_MARKER_TEXT, permissions: "0444" }],
     capDrop: ["ALL"],
     capAdd: ["CHOWN"],
     securityOpts: ["no-new-privileges:true"],
@@ -65,6 +66,8 @@ function initPlan(bottle: BottleConfig, path: string): WorkspaceInitPlan {
     memorySwapMb: 64,
   };
 }
+
+const WORKSPACE_MARKER_TEXT = "This directory is a bot-bottle workspace. This file keeps the Docker engine from giving it back to root while it is otherwise empty; it may be deleted once the workspace holds anything else.\n";
 
 /** Problems of settings that only one backend understands, each `[field, message]`. */
 function backendProblems(w: WorkspaceSettings, backend: Backend): Array<[string, string]> {
@@ -120,7 +123,8 @@ export const GIT_CLONE_ATTEMPTS = 30;
 
 /**
  * The first-start clone, as a POSIX shell script run in the agent before its own command:
- * only when the workspace is empty (a `lost+found` of a fresh file system aside), with the
+ * only when the workspace is empty (a `lost+found` of a fresh file system and the bottle's
+ * marker aside), with the
  * agent's user, environment and proxy, so that the route's credential is injected on the way.
  * It clones next to the files it then moves in, so that a clone cut short leaves nothing that
  * looks like a checkout; an image without git, or a clone that keeps failing, stops the agent
@@ -131,7 +135,7 @@ const CLONE_SCRIPT = [
   'set -u',
   'ws="$BOT_BOTTLE_WORKSPACE"; url="$1"; ref="$2"; shift 2',
   'tmp="$ws/.bot-bottle-clone"',
-  'if [ -z "$(ls -A "$ws" | grep -v -x -e lost+found -e .bot-bottle-clone)" ]; then',
+  `if [ -z "$(ls -A "$ws" | grep -v -x -e lost+found -e .bot-bottle-clone -e ${WORKSPACE_MARKER_FILE})" ]; then`,
   '  if ! command -v git >/dev/null 2>&1; then',
   '    echo "bot-bottle: agent.workspace.git is set, but the agent image has no git; install git in the image, or drop agent.workspace.git" >&2',
   '    exit 127',

@@ -127,8 +127,11 @@ describe("Automation API: pulumi up, outputs, destroy @e2e", function () {
       assert.equal(bottles[name]?.auditLog, `docker logs -f bb-${name}-egress-proxy`);
       assert.deepEqual(bottles[name]?.egressPolicy.routes[0]?.auth, { header: "authorization", scheme: "Bearer", token_ref: "githubToken" });
 
-      const expected = [`bb-${name}-agent`, `bb-${name}-egress-proxy`, ...(withPipelock ? [`bb-${name}-pipelock`] : [])].sort();
+      const expected = [`bb-${name}-agent`, `bb-${name}-egress-proxy`, ...(withPipelock ? [`bb-${name}-pipelock`] : []), `bb-${name}-workspace-init`].sort();
       assert.deepEqual(labelled(name), expected);
+      // the workspace by default: a volume the init step handed to the agent's user, its working directory
+      const workspace = run("docker", ["exec", `bb-${name}-agent`, "sh", "-c", 'stat -c %u "$BOT_BOTTLE_WORKSPACE" && pwd && touch "$BOT_BOTTLE_WORKSPACE/work" && echo written']) ?? "";
+      assert.deepEqual(workspace.trim().split("\n"), ["10001", "/workspace", "written"]);
       const agentEnv = run("docker", ["inspect", "--format", "{{json .Config.Env}}", `bb-${name}-agent`]) ?? "";
       assert.ok(agentEnv.includes("HTTPS_PROXY=http://egress-proxy:8080"), agentEnv);
       assert.ok(!agentEnv.includes(LEAK_MARKER), "a token reached the agent's env");
@@ -160,12 +163,18 @@ describe("Automation API: pulumi up, outputs, destroy @e2e", function () {
       assert.ok(policy?.routes[0]?.paths.includes(changedPath), "the policy output lacks the new path");
       assertNoPlainSecret(stateDir, secrets);
 
+      const kept = run("docker", ["exec", `bb-${name}-agent`, "ls", "/workspace"]) ?? "";
+      assert.match(kept, /^work$/m, "the workspace lost its file across the proxy's replacement");
+
       await timed("destroy", () => stack.destroy());
       assert.deepEqual(labelled(name), []);
+      // retain_on_destroy defaults to true: the user's work outlives the bottle
+      assert.equal(run("docker", ["volume", "inspect", "--format", "{{.Name}}", `bb-${name}-workspace`])?.trim(), `bb-${name}-workspace`);
     } finally {
       // leave nothing behind even when an assertion failed half-way
       await stack.destroy().catch(() => undefined);
       await stack.workspace.removeStack("automation").catch(() => undefined);
+      run("docker", ["volume", "rm", "-f", `bb-${name}-workspace`]);
       rmSync(stateDir, { recursive: true, force: true });
     }
   });

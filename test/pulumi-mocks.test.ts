@@ -247,8 +247,6 @@ describe("bot-bottle program under Pulumi mocks", function () {
       assert.deepEqual([volume.name, volume.driver], ["bb-ws-workspace", "local"]);
       assert.deepEqual(volume.labels, [{ label: "bot-bottle.bottle", value: "ws" }, { label: "bot-bottle.role", value: "workspace" }, { label: "bot-bottle.managed", value: "true" }]);
       const mount = { type: "volume", source: "bb-ws-workspace", target: "/home/agent/work", readOnly: false };
-      // the agent's without the engine's copy-up, which would give an empty volume back to root
-      const agentMount = { ...mount, volumeOptions: { noCopy: true } };
       const init = named(resources, CONTAINER, "ws-workspace-init");
       assert.deepEqual(init.inputs.command, ["chown", "--", "10001", "/home/agent/work"]);
       assert.equal(init.inputs.user, "0:0");
@@ -257,8 +255,11 @@ describe("bot-bottle program under Pulumi mocks", function () {
       assert.deepEqual(init.inputs.capabilities, { drops: ["ALL"], adds: ["CHOWN"] });
       assert.deepEqual([init.inputs.mustRun, init.inputs.attach, init.inputs.restart], [false, true, "no"]);
       assert.deepEqual(init.inputs.mounts, [mount]);
+      // a marker in the new volume: while empty, the engine would copy the root-owned mount point's owner onto it at each start
+      const uploads = init.inputs.uploads as { file: string; permissions: string }[];
+      assert.deepEqual(uploads.map((u) => [u.file, u.permissions]), [["/home/agent/work/.bot-bottle-workspace", "0444"]]);
       const agent = named(resources, CONTAINER, "ws-agent");
-      assert.deepEqual(agent.inputs.mounts, [agentMount]);
+      assert.deepEqual(agent.inputs.mounts, [mount], "no volumeOptions: the provider refuses them before engine API 1.45");
       assert.equal(agent.inputs.workingDir, "/home/agent/work");
       assert.ok((agent.inputs.envs as string[]).includes("BOT_BOTTLE_WORKSPACE=/home/agent/work"));
       // the agent is created only once the init step has run to its end

@@ -66,14 +66,20 @@ interface MountInput {
   VolumeOptions?: { NoCopy: boolean };
 }
 
-/** `mounts` as the provider sends them (resource_docker_container_funcs.go): type, source, target, read-only, and a volume's no_copy. */
-function readMounts(inputs: StrictInputs): MountInput[] {
+/**
+ * `mounts` as the provider sends them (resource_docker_container_funcs.go): type, source, target,
+ * read-only. Any `volumeOptions` fails there on an engine before API 1.45: the provider reads
+ * its `subpath` key, present in every options block, and refuses it on older engines (as the
+ * real provider did here against Debian 12's 20.10, API 1.41).
+ */
+function readMounts(inputs: StrictInputs, engineApi: string): MountInput[] {
   return (inputs.optObjects("mounts") ?? []).map((m) => {
     const type = m.string("type");
     if (type !== "volume" && type !== "bind") throw new Error(`${m.where}: mount type ${type} is not one this applier supports`);
     const v: MountInput = { Type: type, Source: m.string("source"), Target: m.string("target"), ReadOnly: m.optBool("readOnly") ?? false };
     const options = m.optObject("volumeOptions");
     if (options) {
+      if (apiBelow(engineApi, "1.45")) throw new Error(`${m.where}: Setting VolumeOptions.Subpath requires docker version 1.45 or higher (this engine speaks API ${engineApi}), as the provider says`);
       if (type !== "volume") throw new Error(`${m.where}: volumeOptions on a ${type} mount`);
       v.VolumeOptions = { NoCopy: options.optBool("noCopy") ?? false };
       options.done();
@@ -81,6 +87,20 @@ function readMounts(inputs: StrictInputs): MountInput[] {
     m.done();
     return v;
   });
+}
+
+/** `1.41` < `1.45`, compared as numbers per part. */
+function apiBelow(version: string, than: string): boolean {
+  const [a = 0, b = 0] = version.split(".").map(Number);
+  const [c = 0, d = 0] = than.split(".").map(Number);
+  return a < c || (a === c && b < d);
+}
+
+let engineApiVersion: Promise<string> | undefined;
+/** The engine's API version, asked once. */
+function engineApi(): Promise<string> {
+  engineApiVersion ??= api("GET", "/version").then((r) => String((r.body as { ApiVersion?: string }).ApiVersion ?? "0"));
+  return engineApiVersion;
 }
 
 /** Create, upload, connect and start one container; returns its real id and provider-like state. */
@@ -97,7 +117,7 @@ export async function createContainer(inputs: StrictInputs, raw: Record<string, 
   const capDrop = caps?.optStrings("drops") ?? [];
   const capAdd = caps?.optStrings("adds") ?? [];
   caps?.done();
-  const mounts = readMounts(inputs);
+  const mounts = readMounts(inputs, await engineApi());
   const workingDir = inputs.optString("workingDir");
   const networkMode = inputs.optString("networkMode") ?? "bridge";
   // the provider waits for an attached container to stop (ContainerWait, not-running) and keeps its exit code
