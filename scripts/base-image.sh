@@ -37,35 +37,18 @@ stamp="$tarball.ok"
 stamp_want="$SUITE minbase include=$INCLUDE"
 mkdir -p "$rootfs_dir" "$BB_CACHE_DIR/debs"
 if [ ! -f "$tarball" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$stamp_want" ]; then
-  command -v debootstrap >/dev/null || bb_die "debootstrap missing: run scripts/docker-engine.sh first"
   work="$rootfs_dir/work.$$"
   trap 'rm -rf "$work"' EXIT
   bb_log "debootstrap $SUITE minbase (+$INCLUDE) from $MIRROR (log: $BB_LOG_DIR/debootstrap.log)"
   mkdir -p "$BB_LOG_DIR"
-  if ! debootstrap --variant=minbase --include="$INCLUDE" --cache-dir="$BB_CACHE_DIR/debs" \
-    "$SUITE" "$work" "$MIRROR" >"$BB_LOG_DIR/debootstrap.log" 2>&1; then
-    tail -n 20 "$BB_LOG_DIR/debootstrap.log" >&2
-    bb_die "debootstrap failed"
-  fi
-  # slim down: package lists and downloaded debs are not needed at run time
-  rm -rf "$work"/var/lib/apt/lists/* "$work"/var/cache/apt/archives/*.deb \
-    "$work"/var/cache/apt/*.bin "$work"/var/log/*.log "$work"/tmp/*
-  bb_log "packing rootfs tarball"
-  tar --numeric-owner --xattrs -C "$work" -cf "$tarball.tmp" .
-  mv "$tarball.tmp" "$tarball"
-  echo "$stamp_want" >"$stamp"
+  bb_debootstrap "$work" "$INCLUDE" "$BB_LOG_DIR/debootstrap.log"
+  bb_pack_rootfs "$work" "$tarball" "$stamp" "$stamp_want"
   rm -rf "$work"
   trap - EXIT
 fi
 
 # 2. rootfs image, labelled with the tarball's identity
-tar_id="$(stat -c '%s-%Y' "$tarball")"
-have_rootfs="$("$DOCKER" image inspect -f '{{index .Config.Labels "bot-bottle.rootfs"}}' "$ROOTFS_IMAGE" 2>/dev/null || true)"
-if [ "$have_rootfs" != "$tar_id" ]; then
-  bb_log "docker import $ROOTFS_IMAGE"
-  "$DOCKER" import --change "LABEL bot-bottle.rootfs=$tar_id" --change 'CMD ["/bin/bash"]' \
-    "$tarball" "$ROOTFS_IMAGE" >/dev/null
-fi
+bb_import_rootfs "$tarball" "$ROOTFS_IMAGE"
 
 # 3. final image: node + agent user (build context holds only the node binary)
 ctx="$(mktemp -d)"

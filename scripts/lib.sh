@@ -44,3 +44,35 @@ bb_apt_install() {
 }
 
 bb_docker_up() { "$DOCKER" info >/dev/null 2>&1; }
+
+# bb_debootstrap WORK INCLUDE LOG : a minbase Debian of $SUITE from $MIRROR in WORK, .debs cached.
+bb_debootstrap() {
+  command -v debootstrap >/dev/null || bb_die "debootstrap missing: run scripts/docker-engine.sh first"
+  if ! debootstrap --variant=minbase --include="$2" --cache-dir="$BB_CACHE_DIR/debs" \
+    "$SUITE" "$1" "$MIRROR" >"$3" 2>&1; then
+    tail -n 20 "$3" >&2
+    bb_die "debootstrap failed"
+  fi
+}
+
+# bb_pack_rootfs WORK TARBALL STAMP STAMP_WANT : slim WORK down (package lists and downloaded
+# .debs are not needed at run time), pack it as TARBALL and record what it was built from.
+bb_pack_rootfs() {
+  rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/archives/*.deb \
+    "$1"/var/cache/apt/*.bin "$1"/var/log/*.log "$1"/tmp/*
+  bb_log "packing rootfs tarball"
+  tar --numeric-owner --xattrs -C "$1" -cf "$2.tmp" .
+  mv "$2.tmp" "$2"
+  echo "$4" >"$3"
+}
+
+# bb_import_rootfs TARBALL IMAGE : `docker import` TARBALL as IMAGE unless IMAGE is of that tarball already.
+bb_import_rootfs() {
+  local tar_id have
+  tar_id="$(stat -c '%s-%Y' "$1")"
+  have="$("$DOCKER" image inspect -f '{{index .Config.Labels "bot-bottle.rootfs"}}' "$2" 2>/dev/null || true)"
+  if [ "$have" != "$tar_id" ]; then
+    bb_log "docker import $2"
+    "$DOCKER" import --change "LABEL bot-bottle.rootfs=$tar_id" --change 'CMD ["/bin/bash"]' "$1" "$2" >/dev/null
+  fi
+}

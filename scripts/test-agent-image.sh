@@ -42,7 +42,6 @@ stamp="$tarball.ok"
 stamp_want="$SUITE minbase include=$INCLUDE packages=$PACKAGES"
 mkdir -p "$rootfs_dir" "$BB_CACHE_DIR/debs" "$BB_LOG_DIR"
 if [ ! -f "$tarball" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$stamp_want" ]; then
-  command -v debootstrap >/dev/null || bb_die "debootstrap missing: run scripts/docker-engine.sh first"
   work="$rootfs_dir/test-agent-work.$$"
   cleanup() {
     umount "$work/var/cache/apt/archives" "$work/proc" 2>/dev/null || true
@@ -51,11 +50,7 @@ if [ ! -f "$tarball" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$stamp_want" ]; th
   trap cleanup EXIT
   log="$BB_LOG_DIR/debootstrap-test-agent.log"
   bb_log "debootstrap $SUITE minbase (+$INCLUDE) from $MIRROR, then apt: $PACKAGES (log: $log)"
-  if ! debootstrap --variant=minbase --include="$INCLUDE" --cache-dir="$BB_CACHE_DIR/debs" \
-    "$SUITE" "$work" "$MIRROR" >"$log" 2>&1; then
-    tail -n 20 "$log" >&2
-    bb_die "debootstrap failed"
-  fi
+  bb_debootstrap "$work" "$INCLUDE" "$log"
   # apt's downloads go to the shared .deb cache, so a rebuild fetches nothing again
   mount -t proc proc "$work/proc"
   mount --bind "$BB_CACHE_DIR/debs" "$work/var/cache/apt/archives"
@@ -66,24 +61,13 @@ if [ ! -f "$tarball" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$stamp_want" ]; th
     bb_die "apt-get install in the rootfs failed"
   fi
   umount "$work/var/cache/apt/archives" "$work/proc"
-  rm -rf "$work"/var/lib/apt/lists/* "$work"/var/cache/apt/archives/*.deb \
-    "$work"/var/cache/apt/*.bin "$work"/var/log/*.log "$work"/tmp/*
-  bb_log "packing rootfs tarball"
-  tar --numeric-owner --xattrs -C "$work" -cf "$tarball.tmp" .
-  mv "$tarball.tmp" "$tarball"
-  echo "$stamp_want" >"$stamp"
+  bb_pack_rootfs "$work" "$tarball" "$stamp" "$stamp_want"
   cleanup
   trap - EXIT
 fi
 
 # 2. rootfs image, labelled with the tarball's identity
-tar_id="$(stat -c '%s-%Y' "$tarball")"
-have_rootfs="$("$DOCKER" image inspect -f '{{index .Config.Labels "bot-bottle.rootfs"}}' "$ROOTFS_IMAGE" 2>/dev/null || true)"
-if [ "$have_rootfs" != "$tar_id" ]; then
-  bb_log "docker import $ROOTFS_IMAGE"
-  "$DOCKER" import --change "LABEL bot-bottle.rootfs=$tar_id" --change 'CMD ["/bin/bash"]' \
-    "$tarball" "$ROOTFS_IMAGE" >/dev/null
-fi
+bb_import_rootfs "$tarball" "$ROOTFS_IMAGE"
 
 # 3. final image: the agent user and a check that every tool starts (no network: --network none)
 ctx="$(mktemp -d)"
