@@ -15,11 +15,13 @@ const MAX_VALUE = 32 * 1024;
 /** The default rules, no stack additions: the same judgement as an agent request with the defaults. */
 const secretRules = new DlpScanner({ mode: "block", rules: [], allow: [] }, []);
 
+/** Runtimes differ in whether variable names are case-sensitive (Windows tools, some shells): compare without case. */
+const BOTTLE_SET_UPPER: ReadonlySet<string> = new Set([...BOTTLE_SET_VARIABLES].map((n) => n.toUpperCase()));
+
 /** Why `name` cannot be an agent variable, or undefined. */
 export function envNameProblem(name: string): string | undefined {
   if (!ENV_NAME.test(name)) return "must be a variable name (a letter or _, then letters, digits or _); e.g. GIT_AUTHOR_NAME";
-  const upper = name.toUpperCase();
-  if ([...BOTTLE_SET_VARIABLES].some((n) => n.toUpperCase() === upper)) {
+  if (BOTTLE_SET_UPPER.has(name.toUpperCase())) {
     return "is set by the bottle (proxy, CA or runtime settings: components/README.md, The agent's environment); choose another name";
   }
   return undefined;

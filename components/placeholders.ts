@@ -11,12 +11,13 @@
  * agent's environment.
  */
 import { createHash } from "node:crypto";
+import { hostMatches } from "../proxy/src/policy/host";
 
 /** Marks every placeholder, so that a human reading a log or an env dump knows it for one. */
 export const PLACEHOLDER_MARK = "BottlePlaceholder";
 
 interface Shape {
-  /** Hosts (exact, or `.suffix`) whose credentials have this shape. */
+  /** Host patterns (exact, or `*.` for subdomains, as routes write them) whose credentials have this shape. */
   readonly hosts: readonly string[];
   readonly prefix: string;
   /** Characters after the prefix, the mark included. */
@@ -28,9 +29,9 @@ interface Shape {
 const SHAPES: readonly Shape[] = [
   { hosts: ["api.anthropic.com"], prefix: "sk-ant-api03-", length: 93, suffix: "AA" },
   { hosts: ["api.openai.com"], prefix: "sk-proj-", length: 156 },
-  { hosts: ["github.com", "api.github.com", ".githubusercontent.com"], prefix: "ghp_", length: 36 },
+  { hosts: ["github.com", "api.github.com", "*.githubusercontent.com"], prefix: "ghp_", length: 36 },
   { hosts: ["gitlab.com"], prefix: "glpat-", length: 20 },
-  { hosts: ["huggingface.co", ".huggingface.co"], prefix: "hf_", length: 34 },
+  { hosts: ["huggingface.co", "*.huggingface.co"], prefix: "hf_", length: 34 },
   { hosts: ["registry.npmjs.org"], prefix: "npm_", length: 36 },
   { hosts: ["api.groq.com"], prefix: "gsk_", length: 52 },
   { hosts: ["api.replicate.com"], prefix: "r8_", length: 37 },
@@ -43,7 +44,7 @@ const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 function shapeOf(host: string): Shape {
   const h = host.toLowerCase().replace(/^\*\./, "");
-  return SHAPES.find((s) => s.hosts.some((p) => (p.startsWith(".") ? h.endsWith(p) : h === p))) ?? GENERIC;
+  return SHAPES.find((s) => s.hosts.some((p) => hostMatches(p, h))) ?? GENERIC;
 }
 
 /** `length` base62 characters drawn from a hash of `seed` (repeated hashing for long shapes). */

@@ -97,9 +97,9 @@ describe("the agent's runtime environment, with real clients through the real pr
     await f?.close();
   });
 
+  /** Requests the proxy allowed to the credentialed route so far. */
   function injected(): number {
-    const seen = f?.upstream ? f.proxy.events("decision").filter((d) => d.host === "api.github.test" && d.verdict === "allow").length : 0;
-    return seen;
+    return f?.proxy.events("decision").filter((d) => d.host === "api.github.test" && d.verdict === "allow").length ?? 0;
   }
 
   it("lets Java's HttpClient and HttpURLConnection through, trusting the bottle CA from JAVA_TOOL_OPTIONS", async function () {
