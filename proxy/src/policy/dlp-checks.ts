@@ -78,6 +78,97 @@ export function wifValid(text: string): boolean {
 }
 
 const BIP39 = new Set(wordlist);
+/**
+ * The list's words are told apart by their first 4 letters (3 for the shortest): those letters,
+ * 5 bits each, index a bit table and the word they begin, so that a word of prose is looked up
+ * without a string or a hash.
+ */
+const BIP39_BY_START = new Map<number, Uint8Array>();
+const BIP39_START_BITS = new Uint32Array((1 << 20) >>> 5);
+for (const w of wordlist) {
+  const bytes = Buffer.from(w, "latin1");
+  const code = startCode(bytes, 0, bytes.length);
+  BIP39_BY_START.set(code, bytes);
+  BIP39_START_BITS[code >>> 5] = (BIP39_START_BITS[code >>> 5] as number) | (1 << (code & 31));
+}
+
+/** The first 4 letters of bytes[start, end) (fewer if shorter), 5 bits each, case folded. */
+function startCode(bytes: Uint8Array, start: number, end: number): number {
+  let code = 0;
+  for (let i = start; i < Math.min(end, start + 4); i++) code = (code << 5) | ((bytes[i] as number) & 0x1f);
+  return code;
+}
+
+/** Whether bytes[start, end), letters only, is a word of the list, in any case. */
+function listed(bytes: Uint8Array, start: number, end: number): boolean {
+  const code = startCode(bytes, start, end);
+  if (((BIP39_START_BITS[code >>> 5] as number) & (1 << (code & 31))) === 0) return false;
+  const word = BIP39_BY_START.get(code);
+  if (!word || word.length !== end - start) return false;
+  for (let i = 4; i < word.length; i++) if (((bytes[start + i] as number) | 0x20) !== word[i]) return false;
+  return true;
+}
+
+/** Words of a seed phrase in a row: the shortest phrase has 12. */
+const SEED_WORDS = 12;
+/** What may stand between two words of a phrase: 1 to 4 of white space, commas and quotes. */
+const MAX_GAP = 4;
+
+function isLetter(c: number): boolean {
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x7a;
+}
+
+function isGap(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x2c || c === 0x22 || c === 0x27;
+}
+
+function isWordChar(c: number): boolean {
+  return isLetter(c) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+}
+
+/** Whether bytes[from, to) is 1 to MAX_GAP gap characters. */
+function gapBetween(bytes: Uint8Array, from: number, to: number): boolean {
+  if (to - from < 1 || to - from > MAX_GAP) return false;
+  for (let i = from; i < to; i++) if (!isGap(bytes[i] as number)) return false;
+  return true;
+}
+
+/**
+ * Whether a text (as latin1 bytes) holds SEED_WORDS words of the BIP-39 English list in a row
+ * (any case), 1 to MAX_GAP gap characters apart, the first at a word's start: what the rule's
+ * pattern and seedPhraseValid find together (so the last word may be the first 8 letters of a
+ * longer one). One pass over the words: the pattern would be tried again at every word of prose.
+ */
+export function seedPhraseIn(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let run = 0;
+  /** Where the last word of the run ended. */
+  let lastEnd = -1;
+  for (let i = 0; i < n; ) {
+    if (!isLetter(bytes[i] as number)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && isLetter(bytes[i] as number)) i++;
+    const length = i - start;
+    if (length < 3) {
+      run = 0;
+      continue;
+    }
+    const joined = run > 0 && gapBetween(bytes, lastEnd, start);
+    if (length <= 8 && listed(bytes, start, i)) {
+      run = joined ? run + 1 : start === 0 || !isWordChar(bytes[start - 1] as number) ? 1 : 0;
+      lastEnd = i;
+      if (run >= SEED_WORDS) return true;
+      continue;
+    }
+    if (length > 8 && joined && run + 1 >= SEED_WORDS && listed(bytes, start, start + 8)) return true;
+    run = 0;
+  }
+  return false;
+}
 
 /** At least 12 words in a row from the BIP-39 English list: the shortest seed phrase. */
 export function seedPhraseValid(text: string): boolean {

@@ -24,15 +24,22 @@ export interface DlpRule {
   anchors?: readonly string[];
   /**
    * Runs only on text that holds what the one pass of dlp-views.ts saw: `words`, 12 short words
-   * in a row; `digits`, 13 digits in a row (single spaces or dashes between).
+   * in a row; `digits`, 13 digits in a row (single spaces or dashes between); `dotted`, 24 token
+   * characters before a dot.
    */
-  needs?: "words" | "digits";
+  needs?: "words" | "digits" | "dotted";
   /**
    * A further check of a match (a checksum, a word list, the name it is assigned to), given the
    * match and the text it is in; the match counts only if it passes. Without one, a match counts
    * unless its tail is a placeholder (`placeholderTail`).
    */
   valid?: (match: RegExpExecArray, text: string) => boolean;
+  /**
+   * A search of a whole text (its latin1 bytes) that the scanner runs instead of the pattern and its check, for a
+   * rule that reads words, not characters: the pattern would be tried again at every word of
+   * prose. The pattern and check still define a match (the tests hold the two to agree).
+   */
+  scan?: (bytes: Uint8Array) => boolean;
 }
 
 /** A literal in any case inside a case-sensitive pattern: `ci("aws")` is `[aA][wW][sS]`. */

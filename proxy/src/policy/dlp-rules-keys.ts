@@ -2,7 +2,7 @@
  * Request-inspection rules of private keys (PEM, OpenSSH, PuTTY, PGP, age, crypto wallets),
  * seed phrases, card numbers, JWTs, URLs that carry a password, and the generic keyword rule.
  */
-import { cardValid, seedPhraseValid } from "./dlp-checks";
+import { cardValid, seedPhraseIn, seedPhraseValid } from "./dlp-checks";
 import { GENERIC_ANCHORS, GENERIC_PATTERN, genericValid } from "./dlp-generic";
 import type { DlpRule } from "./dlp-rule";
 
@@ -65,6 +65,7 @@ export const KEY_RULES = [
     pattern: `\\b${WORD}(?:[\\s,"']{1,4}${WORD}){11}`,
     anyCase: true,
     valid: (m) => seedPhraseValid(m[0]),
+    scan: seedPhraseIn,
     needs: "words",
   },
   {

@@ -39,6 +39,7 @@ export const MESSAGING_RULES = [
     finds: "Discord bot tokens (the bot's id in base64, `.`, 6, `.`, 27 or more)",
     pattern: `${START}[MNO][A-Za-z0-9_-]{23,27}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,40}${END}`,
     valid: (m) => discordIdPart(m[0]),
+    needs: "dotted",
   },
   {
     id: "telegram-bot-token",

@@ -61,6 +61,7 @@ interface Compiled {
   maxLength: number;
   needs: DlpRule["needs"];
   valid: (match: RegExpExecArray, text: string) => boolean;
+  scan: DlpRule["scan"];
 }
 
 /**
@@ -123,7 +124,7 @@ export class DlpScanner {
     this.#rules = rules.map((r) => {
       const plan = planOf(r);
       const flags = `${r.anyCase ? "i" : ""}${plan.plan === "start" ? "y" : "g"}`;
-      return { id: r.id, ...plan, re: new RegExp(r.pattern, flags), needs: r.needs, valid: withPlaceholderCheck(r) };
+      return { id: r.id, ...plan, re: new RegExp(r.pattern, flags), needs: r.needs, valid: withPlaceholderCheck(r), scan: r.scan };
     });
     const anchors: string[] = [];
     this.#anchorRule = [];
@@ -181,7 +182,7 @@ export class DlpScanner {
       const rule = this.#rules[i] as Compiled;
       const at = hits[i] as number[];
       if ((rule.needs !== undefined && !view.facts[rule.needs]) || skip?.has(rule.id)) continue;
-      const found = rule.plan === "start" ? startsAt(rule, text, at) : rule.plan === "region" ? inRegions(rule, text, at) : matchIn(rule, text, 0, text.length);
+      const found = rule.scan ? rule.scan(view.bytes) : rule.plan === "start" ? startsAt(rule, text, at) : rule.plan === "region" ? inRegions(rule, text, at) : matchIn(rule, text, 0, text.length);
       if (found) return rule.id;
     }
     return undefined;

@@ -24,6 +24,8 @@ export const NON_ASCII = /[\u0080-\uffff]/;
 /** Encoded runs shorter than this hold no secret's distinctive part. */
 const MIN_RUN = 16;
 const HEX_MIN_RUN = 32;
+/** The shortest first part of a Discord bot token (its `[MNO]` and 23 more), before its first dot. */
+const DOTTED_PART = 24;
 /** Bits of each byte in a run: upper, lower, digit, other base64 (`+/_-`); NOT_HEX marks what no hex digit is. */
 export const UPPER = 1;
 export const LOWER = 2;
@@ -44,6 +46,8 @@ export interface TextFacts {
   words: boolean;
   /** 13 digits in a row, single spaces or dashes between: a card number could be there. */
   digits: boolean;
+  /** A run of DOTTED_PART or more token characters followed by `.`: a Discord bot token could be there. */
+  dotted: boolean;
   percent: boolean;
   backslash: boolean;
   /** A byte past ASCII: Unicode tricks could be there. */
@@ -68,6 +72,7 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
   let control = 0;
   let sawWords = false;
   let sawDigits = false;
+  let sawDotted = false;
   let flags = 0;
   const n = bytes.length;
   for (let i = 0; i < n; i++) {
@@ -79,17 +84,29 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
       kinds = 0;
       do {
         kinds |= kind;
-        if ((kind & DIGIT) !== 0) {
-          if (++digitRun >= 13) sawDigits = true;
-        } else {
-          if ((kind & (UPPER | LOWER)) !== 0) wordLength++;
-          if (byte !== 0x2d) digitRun = 0;
-        }
         if (++i === n) break;
         byte = bytes[i] as number;
         kind = KIND[byte] as number;
       } while (kind !== 0);
+      if ((kinds & (DIGIT | OTHER)) === 0) {
+        // letters only (a word, or most of a key): all of it is one word, and no digits go on
+        wordLength = i - start;
+        digitRun = 0;
+      } else {
+        // a run that mixes in digits or `+/_-` is read again for them: rarer, and short in text
+        for (let j = start; j < i; j++) {
+          const k = KIND[bytes[j] as number] as number;
+          if ((k & DIGIT) !== 0) {
+            if (++digitRun >= 13) sawDigits = true;
+          } else {
+            if ((k & (UPPER | LOWER)) !== 0) wordLength++;
+            if (bytes[j] !== 0x2d) digitRun = 0;
+          }
+        }
+      }
       if (i === n) break;
+      // a token's first part before a dot, as in Discord's tokens
+      if (byte === 0x2e && i - start >= DOTTED_PART) sawDotted = true;
       if (i - start >= min) found(start, i, (kinds & NOT_HEX) === 0, kinds);
       start = -1;
     }
@@ -114,7 +131,7 @@ export function encodedRuns(bytes: Uint8Array, min: number, found: (start: numbe
   }
   if (start !== -1 && n - start >= min) found(start, n, (kinds & NOT_HEX) === 0, kinds);
   if (wordLength >= 3 && wordLength <= 8 && words + 1 >= 12) sawWords = true;
-  return { words: sawWords, digits: sawDigits, percent: (flags & B_PERCENT) !== 0, backslash: (flags & B_BACKSLASH) !== 0, high: (flags & B_HIGH) !== 0, control: n === 0 ? 0 : control / n };
+  return { words: sawWords, digits: sawDigits, dotted: sawDotted, percent: (flags & B_PERCENT) !== 0, backslash: (flags & B_BACKSLASH) !== 0, high: (flags & B_HIGH) !== 0, control: n === 0 ? 0 : control / n };
 }
 
 /** What a byte outside a run is, for encodedRuns: bits of its flags, and the control mark as bit 5 (a count). */

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { entropyThreshold, looksRandom, shannonEntropy } from "../../../proxy/src/policy/dlp-entropy";
-import { BUILTIN_RULE_IDS, luhnValid, seedPhraseValid, wifValid } from "../../../proxy/src/policy/dlp-rules";
+import { BUILTIN_RULE_IDS, BUILTIN_RULES, luhnValid, seedPhraseValid, wifValid } from "../../../proxy/src/policy/dlp-rules";
+import { seedPhraseIn } from "../../../proxy/src/policy/dlp-checks";
 import { customRuleProblem, DlpScanner, effectiveDlp, inspectHead } from "../../../proxy/src/policy/dlp-scan";
 import { DlpStream } from "../../../proxy/src/policy/dlp-stream";
 import { foldUnicode, jsonUnescape, views } from "../../../proxy/src/policy/dlp-views";
@@ -35,6 +36,33 @@ describe("request inspection: rules and views", () => {
     assert.equal(wifValid("5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTK"), false);
     assert.equal(seedPhraseValid(FAKE_WORKSPACE_SECRETS["seed-phrase"] as string), true);
     assert.equal(seedPhraseValid("apple banana cherry dragon eagle falcon guitar harbor island jungle kettle lemon"), false);
+  });
+
+  it("finds seed phrases in one pass over the words exactly where the rule's pattern and check do", () => {
+    const rule = BUILTIN_RULES.find((r) => r.id === "seed-phrase");
+    assert.ok(rule?.scan, "the seed-phrase rule has a search of its own");
+    const patternFinds = (text: string) => {
+      const re = new RegExp(rule.pattern, "gi");
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        if (seedPhraseValid(m[0])) return true;
+        re.lastIndex = m.index + 1;
+      }
+      return false;
+    };
+    // listed words, words of the same shape that are not listed, longer words, digits and gaps
+    const word = fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...(FAKE_WORKSPACE_SECRETS["seed-phrase"] as string).split(" ")) }, fc.constantFrom("apple", "zebra", "kettle", "Abandon", "ABLE"), fc.constantFrom("abstracts", "abandonment", "zoo1", "x_able", "ab", "7"));
+    const gap = fc.oneof({ weight: 30, arbitrary: fc.constantFrom(" ", "  ", ", ", "\n", "\"", "' ") }, fc.constantFrom("     ", "-", ".", ""));
+    const text = fc.array(fc.tuple(word, gap), { minLength: 10, maxLength: 40, size: "max" }).map((parts) => parts.map(([w, g]) => w + g).join(""));
+    let found = 0;
+    fc.assert(fc.property(text, (t) => {
+      const both = patternFinds(t);
+      found += both ? 1 : 0;
+      return seedPhraseIn(Buffer.from(t, "latin1")) === both;
+    }), { numRuns: 3000 });
+    assert.ok(found > 300, `only ${found} of 3000 texts held a phrase: the property says little`);
+    const phrase = FAKE_WORKSPACE_SECRETS["seed-phrase"] as string;
+    assert.equal(seedPhraseIn(Buffer.from(`note: ${phrase}.`)), true);
+    assert.equal(seedPhraseIn(Buffer.from(phrase.split(" ").slice(0, 11).join(" "))), false, "11 words are no phrase");
   });
 
   it("reads a text as sent and decoded: JSON escapes, percent-encoding twice, base64, hex, Unicode tricks", () => {
