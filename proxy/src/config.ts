@@ -41,7 +41,8 @@ const settingsSchema = z.strictObject({
   HTTP_PROXY: z.url({ protocol: /^https?$/, error: "HTTP_PROXY must be an http:// or https:// proxy URL" }).optional(),
 });
 
-const DEFAULTS = {
+/** Each setting's value when neither a flag nor the environment gives one (README, "Settings"). */
+export const DEFAULTS = {
   EGRESS_PROXY_ROUTES: "/etc/egress-proxy/routes.yaml",
   EGRESS_PROXY_CA_CERT: "/etc/egress-proxy/ca.pem",
   EGRESS_PROXY_CA_KEY: "/etc/egress-proxy/ca-key.pem",
@@ -53,7 +54,8 @@ const DEFAULTS = {
   EGRESS_PROXY_IDLE_TIMEOUT_S: "120",
 } as const;
 
-const FLAGS = {
+/** Flag -> the variable it sets. */
+export const FLAGS = {
   routes: "EGRESS_PROXY_ROUTES",
   "ca-cert": "EGRESS_PROXY_CA_CERT",
   "ca-key": "EGRESS_PROXY_CA_KEY",

@@ -60,7 +60,7 @@ build_k8s() {
     ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  bb_log "building ${K8S_COMMANDS[*]} $K8S_VERSION (about 14 min cold on 2 cores; log: $log)"
+  bb_log "building ${K8S_COMMANDS[*]} $K8S_VERSION (about 12 min cold on 2 cores; log: $log)"
   mkdir -p "$K8S_BIN.tmp"
   local pkgs=()
   for c in "${K8S_COMMANDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done

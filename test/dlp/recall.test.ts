@@ -17,6 +17,14 @@ const scanner = new DlpScanner({ mode: "block", rules: [], allow: [] }, []);
 const none = () => false;
 const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
 
+/** README and SECURITY.md quote this test's figures: each doc must say `figure` where `pattern` reads it. */
+function docsQuote(pattern: RegExp, figure: string): void {
+  for (const doc of ["README.md", "SECURITY.md"]) {
+    const text = readFileSync(path.resolve(__dirname, "../..", doc), "utf8").replace(/\s+/g, " ");
+    assert.equal(pattern.exec(text)?.[1], figure, `${doc} quotes ${pattern}`);
+  }
+}
+
 /** The places a request carries a text, each giving the rule that refuses it there. */
 const PLACES: Record<string, (s: string) => string | undefined> = {
   query: (s) => inspectHead(scanner, `/v1/x?q=${encodeURIComponent(s)}`, [], none)?.rule,
@@ -58,6 +66,7 @@ describe("request inspection: recall of every rule, and near-misses", () => {
     }
     console.log(`      ${ids.length} rules, ${caught} of ${caught + missed.length} placements caught`);
     assert.deepEqual(missed, []);
+    docsQuote(/\*\*([\d,]+) of \1 found\*\*/, caught.toLocaleString("en-US"));
   });
 
   it("refuses no near-miss: at least 100 per family", () => {
@@ -77,6 +86,7 @@ describe("request inspection: recall of every rule, and near-misses", () => {
     console.log(`      near-misses per family: ${[...byFamily].map(([f, n]) => `${f} ${n}`).join(", ")}`);
     for (const n of byFamily.values()) assert.ok(n >= 100);
     assert.deepEqual(refused, []);
+    docsQuote(/([\d,]+) near-misses/, [...byFamily.values()].reduce((a, b) => a + b, 0).toLocaleString("en-US"));
   });
 });
 

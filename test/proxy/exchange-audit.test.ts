@@ -10,6 +10,7 @@ import type { AuditRecord } from "../../proxy/src/policy/audit-log";
 import { handleExchange, type ExchangeContext } from "../../proxy/src/transport/http-exchange";
 import { buildRouteTable, type RouteTable } from "../../proxy/src/policy/route-table";
 import { upstreamAgents } from "../../proxy/src/transport/upstream-agents";
+import { connectionView } from "../../proxy/src/mockttp/internals";
 import { pollUntil } from "../helpers/deadline";
 import { connectPlain, readUntilClose } from "../helpers/raw-http";
 
@@ -19,7 +20,7 @@ const ROUTES = { version: 1, routes: [{ host: "open.test", plain_http: true }] }
 async function exchangeWith(table: () => RouteTable, request: string, leaveWhen?: () => boolean): Promise<{ answer: string; lines: AuditRecord[] }> {
   const lines: AuditRecord[] = [];
   const agents = upstreamAgents(undefined, 5_000);
-  const ctx: ExchangeContext = { table, agents, bottle: "t", idleTimeoutMs: 5_000, log: (r) => lines.push(r) };
+  const ctx: ExchangeContext = { table, agents, bottle: "t", idleTimeoutMs: 5_000, connections: connectionView, log: (r) => lines.push(r) };
   const server = http.createServer((req, res) => handleExchange(ctx, req, res));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as net.AddressInfo).port;

@@ -15,7 +15,7 @@ import { DENY_REASONS } from "../policy/decide";
 import { handleExchange, type ExchangeContext } from "../transport/http-exchange";
 import { policyRules } from "./policy-rules";
 import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
-import { failedHandshakeFacts, onAgentWebSocket, onTlsClientError, refuseReplayedTunnelRefusals, takeRequestPath, upstreamWebSocketOf } from "./internals";
+import { connectionEvents, connectionView, failedHandshakeFacts, onAgentWebSocket, onTlsClientError, refuseReplayedTunnelRefusals, takeRequestPath, upstreamWebSocketOf } from "./internals";
 import { describeTlsFailure } from "../policy/tls-failure";
 import { inspectAgentMessages } from "../transport/dlp-websocket";
 import { watchPlaceholders } from "../transport/canary-websocket";
@@ -71,6 +71,7 @@ export class EgressProxy {
       agents: this.agents,
       bottle: options.bottle,
       idleTimeoutMs: options.idleTimeoutMs,
+      connections: connectionView,
       log: (record) => options.sink(auditLine(record)),
     };
     takeRequestPath(this.server, (req, res) => handleExchange(context, req, res));
@@ -79,7 +80,7 @@ export class EgressProxy {
   /** Start listening; resolves with the port. */
   async start(): Promise<number> {
     await this.server.start(this.options.port === 0 ? undefined : this.options.port);
-    closeIdleConnections(this.server, this.options.idleTimeoutMs);
+    closeIdleConnections(connectionEvents(this.server), this.options.idleTimeoutMs);
     // a client that refuses the bottle's certificate, or shares no TLS version or protocol with it, fails here
     onTlsClientError(this.server, (error, socket) => {
       const { sni, connectAuthority } = failedHandshakeFacts(socket);
@@ -94,7 +95,7 @@ export class EgressProxy {
       });
     });
     if (this.options.acceptedAddresses) {
-      acceptOnlyAt(this.server, this.options.acceptedAddresses, (local, remote) =>
+      acceptOnlyAt(connectionEvents(this.server), this.options.acceptedAddresses, (local, remote) =>
         this.event("connection_refused", { reason: "not on the agent network", local, remote }),
       );
     }

@@ -16,6 +16,9 @@ import type { ClientRequest, IncomingMessage, RequestListener } from "node:http"
 import type { Socket } from "node:net";
 import path from "node:path";
 import type { Mockttp } from "mockttp";
+import type { AgentWebSocket } from "../transport/agent-websocket";
+import type { ConnectionFacts, ConnectionSource, ConnectionView } from "../transport/connection-view";
+import { REFUSED_TUNNEL } from "../transport/upstream-agents";
 
 const MOVED = "pin mockttp to the tested version (4.6.5)";
 
@@ -25,8 +28,6 @@ export function takeRequestPath(server: Mockttp, listener: RequestListener): voi
   if (typeof holder.app !== "function") throw new Error(`mockttp internals changed: no request listener (server.app) to replace; ${MOVED}`);
   holder.app = listener;
 }
-
-type ConnectionSource = { on(event: "connection", cb: (s: Socket) => void): void };
 
 /** mockttp's listening server (after `start()`): it emits every accepted socket and every socket unwrapped from a tunnel. */
 export function connectionEvents(server: Mockttp): ConnectionSource {
@@ -60,13 +61,6 @@ if (![symbols.LastTunnelAddress, symbols.LastHopEncrypted, symbols.TlsMetadata].
   throw new Error(`mockttp internals changed: socket-extensions symbols not found; ${MOVED}`);
 }
 
-/** What mockttp's TLS and tunnel layer recorded about the connection a request came on. */
-export interface ConnectionFacts {
-  connectAuthority: string | undefined;
-  sni: string | undefined;
-  encrypted: boolean;
-}
-
 export function connectionFacts(socket: object): ConnectionFacts {
   const s = socket as Record<symbol, unknown>;
   const tunnel = s[symbols.LastTunnelAddress];
@@ -91,8 +85,8 @@ export function tunnelChain(socket: Socket): Socket[] {
   return chain;
 }
 
-/** The message prefix of a refused tunnel, recognised by the response observer. */
-export const REFUSED_TUNNEL = "upstream proxy refused the tunnel";
+/** The connection facts and tunnel chains above, as the interface transport reads them through. */
+export const connectionView: ConnectionView = { facts: connectionFacts, tunnelChain };
 
 interface AgentModule {
   HttpsProxyAgent: { prototype: { connect(req: ClientRequest, opts: unknown): Promise<{ destroy(): void }> } };
@@ -174,14 +168,6 @@ export function continueStep(label: string, run: (req: unknown, socket: unknown)
     stepRegistered = true;
   }
   return { type: CONTINUE_STEP, run, explain: () => label };
-}
-
-/** One end of a relayed WebSocket, as far as the relay uses it (the `ws` package's WebSocket). */
-export interface AgentWebSocket {
-  send(data: unknown, options?: unknown, cb?: unknown): void;
-  close(code?: number, reason?: unknown): void;
-  ping(data?: unknown, mask?: unknown, cb?: unknown): void;
-  pong(data?: unknown, mask?: unknown, cb?: unknown): void;
 }
 
 /** The upstream end that mockttp paired with the agent's WebSocket (it relays agent messages to its `send`). */

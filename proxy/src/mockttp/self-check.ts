@@ -10,7 +10,8 @@ import net from "node:net";
 import tls from "node:tls";
 import * as mockttp from "mockttp";
 import { serverOptions } from "./egress-proxy";
-import { connectionEvents, connectionFacts, takeRequestPath, tunnelChain, type ConnectionFacts } from "./internals";
+import type { ConnectionFacts } from "../transport/connection-view";
+import { connectionEvents, connectionFacts, takeRequestPath, tunnelChain } from "./internals";
 
 const PROBE_HOST = "self-check.egress-proxy.invalid";
 const DEADLINE_MS = 10_000;

@@ -9,6 +9,7 @@ import { admitHeadOnly, withPlaceholder, type Admission } from "../policy/admiss
 import { isIpLiteral } from "../policy/host";
 import type { RouteTable } from "../policy/route-table";
 import { headerPairs, upstreamRequestHeaders } from "../policy/upstream-headers";
+import { connectionFacts } from "./internals";
 import type { MockttpRequest } from "./mockttp-types";
 import { webSocketFacts } from "../transport/request-facts";
 
@@ -18,7 +19,7 @@ export function webSocketAdmitter(table: RouteTable): (req: MockttpRequest) => A
   return (req) => {
     const seen = known.get(req);
     if (seen) return seen;
-    const facts = webSocketFacts(req);
+    const facts = webSocketFacts(req, connectionFacts(req.socket));
     const decided = admitHeadOnly(facts, table, req.headers["content-type"]);
     // WebSocket routes carry no credential: a placeholder anywhere in the upgrade is out of place
     const placeholder = table.canaries?.inHead(undefined, facts.target, req.rawHeaders.flat());

@@ -5,7 +5,7 @@
  * of the messages before it) is not sent, and both ends are closed (1008), whatever the route's
  * request inspection says.
  */
-import type { AgentWebSocket } from "../mockttp/internals";
+import type { AgentWebSocket } from "./agent-websocket";
 import type { Canaries, PlaceholderAudit } from "../policy/placeholder-canary";
 import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 

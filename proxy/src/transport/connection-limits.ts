@@ -4,13 +4,12 @@
  * tunnel) was held forever: an agent could exhaust its own proxy's descriptors.
  */
 import type { Socket } from "node:net";
-import type { Mockttp } from "mockttp";
-import { connectionEvents, tunnelChain } from "../mockttp/internals";
+import type { ConnectionSource } from "./connection-view";
 import { unmapped } from "./agent-network";
 
 /** Close any agent connection, and any tunnel inside one, after `idleMs` without traffic. */
-export function closeIdleConnections(server: Mockttp, idleMs: number): void {
-  connectionEvents(server).on("connection", (socket) => {
+export function closeIdleConnections(connections: ConnectionSource, idleMs: number): void {
+  connections.on("connection", (socket) => {
     socket.setTimeout(idleMs, () => socket.destroy());
   });
 }
@@ -20,8 +19,8 @@ export function closeIdleConnections(server: Mockttp, idleMs: number): void {
  * (agent-network.ts says why). A socket unwrapped from a tunnel reports its TCP connection's
  * address or none; either way that connection was checked when it was accepted.
  */
-export function acceptOnlyAt(server: Mockttp, accepted: ReadonlySet<string>, refused: (local: string, remote: string) => void): void {
-  connectionEvents(server).on("connection", (socket) => {
+export function acceptOnlyAt(connections: ConnectionSource, accepted: ReadonlySet<string>, refused: (local: string, remote: string) => void): void {
+  connections.on("connection", (socket) => {
     const local = unmapped(socket.localAddress);
     if (local === undefined || accepted.has(local)) return;
     refused(local, unmapped(socket.remoteAddress) ?? "?");
@@ -35,10 +34,10 @@ const answering = new WeakMap<Socket, number>();
 /**
  * While the proxy itself owes the agent an answer, the agent's silence is not idleness: the
  * connection (and the tunnel under it) stays open, and the exchange's own upstream timeout
- * bounds the wait with a 502 instead. Returns the function that restores the idle limit.
+ * bounds the wait with a 502 instead. `chain` is the request's socket and the tunnels under it.
+ * Returns the function that restores the idle limit.
  */
-export function holdWhileAnswering(socket: Socket, idleMs: number): () => void {
-  const chain = tunnelChain(socket);
+export function holdWhileAnswering(chain: readonly Socket[], idleMs: number): () => void {
   for (const s of chain) {
     answering.set(s, (answering.get(s) ?? 0) + 1);
     s.setTimeout(0);

@@ -8,7 +8,7 @@
 import type { DlpAudit } from "../policy/audit-log";
 import { dlpAudit, type DlpScanner } from "../policy/dlp-scan";
 import { DlpStream } from "../policy/dlp-stream";
-import type { AgentWebSocket } from "../mockttp/internals";
+import type { AgentWebSocket } from "./agent-websocket";
 import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 
 export function inspectAgentMessages(agent: AgentWebSocket, upstream: AgentWebSocket, scanner: DlpScanner, report: (dlp: DlpAudit) => void): void {

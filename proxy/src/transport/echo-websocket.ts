@@ -13,7 +13,7 @@ import type { Duplex } from "node:stream";
 import { EchoLedger, type EchoAudit } from "../policy/echo-ledger";
 import { EchoStream } from "../policy/echo-scan";
 import type { EchoPolicy } from "../policy/route-table";
-import type { AgentWebSocket } from "../mockttp/internals";
+import type { AgentWebSocket } from "./agent-websocket";
 import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 
 /** How long a message whose end may begin a token waits for the next one. */

@@ -14,6 +14,7 @@ import { promptInjectionIn } from "../policy/prompt-injection";
 import { DLP_DENIAL, dlpAudit, dlpDenialReason, inspectHead, type DlpFinding } from "../policy/dlp-scan";
 import { DlpStream } from "../policy/dlp-stream";
 import { holdWhileAnswering } from "./connection-limits";
+import type { ConnectionView } from "./connection-view";
 import { DENY_REASONS } from "../policy/decide";
 import { EchoLedger } from "../policy/echo-ledger";
 import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "../policy/placeholder-canary";
@@ -32,6 +33,8 @@ export interface ExchangeContext {
   bottle: string;
   /** An upstream exchange with no traffic for this long is abandoned (502, or the stream cut). */
   idleTimeoutMs: number;
+  /** What the library recorded about each agent connection (mockttp/internals.ts). */
+  connections: ConnectionView;
   log(record: AuditRecord): void;
 }
 
@@ -83,7 +86,7 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
 
   try {
     const parsed = parseTarget(req.url ?? "");
-    const facts = httpRequestFacts(req, parsed);
+    const facts = httpRequestFacts(req, parsed, ctx.connections.facts(req.socket));
     /** The route's request inspection, unless the request is denied or the route inspects nothing. */
     const inspectorOf = (d: Admitted["admission"]["decision"]) => {
       const scanner = d.verdict === "allow" ? table.dlp[d.routeIndex] : undefined;
@@ -100,7 +103,7 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
       if (d.verdict === "deny") return answerDenial(req, res, DENY_REASONS[d.reason], d.reason);
       if (found?.action === "blocked") return answerDenial(req, res, 403, dlpDenialReason(found));
       if (body === undefined && expectsContinue(req)) res.writeContinue();
-      const release = holdWhileAnswering(req.socket, ctx.idleTimeoutMs);
+      const release = holdWhileAnswering(ctx.connections.tunnelChain(req.socket), ctx.idleTimeoutMs);
       res.once("close", release);
       // The schema already forbids credentials on plain-HTTP routes; never in clear text regardless.
       const headers = upstreamRequestHeaders(req.rawHeaders, table.stripped, facts.scheme === "https" ? table.credentials[d.routeIndex] : undefined);

@@ -1,7 +1,7 @@
 /**
  * The thin adapter from a request to the pure `RequestFacts` that `decide` reads. mockttp keeps
  * the CONNECT target, the TLS SNI and whether the last hop was encrypted on the socket under its
- * own symbols (read through mockttp/internals.ts), so that we read what its TLS layer recorded.
+ * own symbols; mockttp/internals.ts reads them and the caller passes them in as `ConnectionFacts`.
  *
  * Two shapes arrive here: plain HTTP requests as Node parsed them (our own request path, see
  * http-exchange.ts), and WebSocket upgrades after mockttp's pre-processing (its rules still
@@ -12,8 +12,7 @@ import url from "node:url";
 import { splitTarget } from "../policy/canonical-path";
 import type { RequestFacts } from "../policy/decide";
 import { isMethodParameter, OVERRIDE_HEADERS } from "../policy/method-override";
-import { connectionFacts, type ConnectionFacts } from "../mockttp/internals";
-import type { MockttpRequest } from "../mockttp/mockttp-types";
+import type { ConnectionFacts } from "./connection-view";
 import { headerPairs } from "../policy/upstream-headers";
 
 /** A request target as Node received it: origin-form (`/a?b`) or absolute-form (`http://h/a?b`). */
@@ -41,8 +40,7 @@ export function parseTarget(raw: string): ParsedTarget {
 }
 
 /** Facts of a plain HTTP request on our own request path (never pre-processed by mockttp). */
-export function httpRequestFacts(req: IncomingMessage, parsed: ParsedTarget): RequestFacts {
-  const conn = connectionFacts(req.socket);
+export function httpRequestFacts(req: IncomingMessage, parsed: ParsedTarget, conn: ConnectionFacts): RequestFacts {
   const scheme = parsed.scheme ?? (conn.encrypted ? "https" : "http");
   return assemble({
     method: req.method ?? "",
@@ -56,8 +54,19 @@ export function httpRequestFacts(req: IncomingMessage, parsed: ParsedTarget): Re
   });
 }
 
+/** The fields of a pre-processed WebSocket upgrade read here (mockttp's request has them). */
+export interface UpgradeRequest {
+  method: string;
+  httpVersion: string;
+  protocol: string;
+  rawHeaders: readonly (readonly [string, string])[];
+  path: string;
+  url: string;
+  destination: { hostname: string; port: number };
+}
+
 /** Facts of a WebSocket upgrade as mockttp pre-processed it (its passthrough forwards `req.url`). */
-export function webSocketFacts(req: MockttpRequest): RequestFacts {
+export function webSocketFacts(req: UpgradeRequest, conn: ConnectionFacts): RequestFacts {
   return assemble({
     method: req.method,
     httpVersion: req.httpVersion,
@@ -66,7 +75,7 @@ export function webSocketFacts(req: MockttpRequest): RequestFacts {
     target: req.path,
     forwardedTarget: forwardedTarget(req.url),
     absoluteAuthority: authority(req.destination.hostname, req.destination.port),
-    conn: connectionFacts(req.socket),
+    conn,
   });
 }
 

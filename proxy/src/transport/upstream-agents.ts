@@ -20,7 +20,9 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { REFUSED_TUNNEL } from "../mockttp/internals";
+
+/** The message prefix of a refused tunnel, here and in the patched agent of mockttp/internals.ts. */
+export const REFUSED_TUNNEL = "upstream proxy refused the tunnel";
 
 /** Why a request could not be sent upstream, as the audit line and the 502 body say it. */
 export type UpstreamFailure = "refused" | "unreachable";
