@@ -3,8 +3,24 @@
  * CANONICAL-PROXY-DECISION). Never a header value, never a token: only what is listed here.
  */
 import type { Admission } from "./admission";
+import type { DenyReason } from "./decide";
 import type { EchoAudit } from "./echo-ledger";
 import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "./placeholder-canary";
+
+/** The reason of a line whose request went on, or failed for a reason of its own. */
+export const OUTCOME_REASONS = [
+  "route matched",
+  "secret in request",
+  "internal error",
+  "upstream proxy refused",
+  "upstream unreachable",
+  "aborted",
+  "answer blocked: it carried a token or could not be searched",
+  "answer blocked: prompt injection",
+] as const;
+
+/** Every reason an audit line can give: a decision's refusal (decide.ts) or one of OUTCOME_REASONS. */
+export type AuditReason = DenyReason | (typeof OUTCOME_REASONS)[number];
 
 export interface AuditRecord {
   bottle: string;
@@ -13,7 +29,7 @@ export interface AuditRecord {
   path: string;
   route: number | null;
   verdict: "allow" | "deny" | "error";
-  reason: string;
+  reason: AuditReason;
   status: number | null;
   bytes: number | null;
   duration_ms: number | null;

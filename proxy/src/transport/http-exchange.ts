@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { admit, isStrippedHeader, withPlaceholder, type Admitted } from "../policy/admission";
 import { auditRecord, type AuditRecord, type DlpAudit, type InjectionAudit } from "../policy/audit-log";
+import { exchangeOutcome, type ExchangeFindings } from "../policy/exchange-outcome";
 import { promptInjectionIn } from "../policy/prompt-injection";
 import { DLP_DENIAL, dlpAudit, dlpDenialReason, inspectHead, type DlpFinding } from "../policy/dlp-scan";
 import { DlpStream } from "../policy/dlp-stream";
@@ -67,9 +68,12 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   let injected: InjectionAudit | undefined;
   // a placeholder found in the body, which stopped it
   let placed: PlaceholderAudit | undefined;
+  // the proxy's own failure, after the decision
+  let internal = false;
   const log = (r: AuditRecord, s: ResponseSummary) => {
-    const line = finalRecord(withPlaced(inBody ? withDlp(r, inBody) : r, placed), s, echo?.ledger);
-    ctx.log(injected ? { ...line, response_scan: injected, ...(injected.action === "blocked" ? { reason: "answer blocked: prompt injection" } : {}) } : line);
+    const echoed = echo?.ledger.audit();
+    const found: ExchangeFindings = { internal, ...(inBody ? { body: inBody } : {}), ...(placed ? { placeholder: placed } : {}), ...(injected ? { injection: injected } : {}), ...(echoed ? { echo: echoed } : {}) };
+    ctx.log(exchangeOutcome(r, found, { status: s.status, bytes: s.bytes, durationMs: s.durationMs, aborted: s.aborted, ...(s.upstreamFailure ? { upstreamFailure: s.upstreamFailure } : {}) }));
   };
   const watch = watchResponse(req, res, (s) => (record ? log(record, s) : (early = s)));
   const settle = (r: AuditRecord): boolean => {
@@ -79,8 +83,8 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   };
   // a throw before or after the decision: the line says so, with whatever was already known
   const fail = () => {
-    const known = record ?? internalError(ctx.bottle, req);
-    settle({ ...known, verdict: "error", reason: "internal error" });
+    internal = true;
+    settle(record ?? internalError(ctx.bottle, req));
     res.destroy();
   };
 
@@ -99,7 +103,7 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
       const secret = inspecting && inspectHead(inspecting, parsed.target, req.rawHeaders, (name) => isStrippedHeader(name, table.stripped));
       const found = secret && inspecting ? dlpAudit(inspecting.mode, secret) : undefined;
       const decided = auditRecord(ctx.bottle, admission);
-      if (settle(found ? withDlp(decided, found) : decided)) return;
+      if (settle(found ? withHeadDlp(decided, found) : decided)) return;
       if (d.verdict === "deny") return answerDenial(req, res, DENY_REASONS[d.reason], d.reason);
       if (found?.action === "blocked") return answerDenial(req, res, 403, dlpDenialReason(found));
       if (body === undefined && expectsContinue(req)) res.writeContinue();
@@ -156,7 +160,7 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
         if (finding) {
           inBody = dlpAudit(scanner.mode, finding);
           if (inBody.action === "blocked") {
-            settle(withDlp(auditRecord(ctx.bottle, admitted.admission), inBody));
+            settle(auditRecord(ctx.bottle, admitted.admission));
             return answerDenial(req, res, 403, dlpDenialReason(finding));
           }
         }
@@ -178,33 +182,12 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
   }
 }
 
-/** A record with what request inspection found; a blocked request is a denial. */
-function withDlp(record: AuditRecord, dlp: DlpAudit): AuditRecord {
+/** A record with what request inspection found in the head; a blocked request is a denial. */
+function withHeadDlp(record: AuditRecord, dlp: DlpAudit): AuditRecord {
   return { ...record, dlp, ...(dlp.action === "blocked" ? { verdict: "deny", reason: DLP_DENIAL } : {}) };
-}
-
-/** A record of a request whose body carried a placeholder: a denial, whatever came before. */
-function withPlaced(record: AuditRecord, placeholder: PlaceholderAudit | undefined): AuditRecord {
-  return placeholder ? { ...record, placeholder, verdict: "deny", reason: PLACEHOLDER_DENIAL } : record;
 }
 
 /** The line of a request the proxy failed itself: no decision was reached, or acting on it threw. */
 function internalError(bottle: string, req: IncomingMessage): AuditRecord {
   return { bottle, method: (req.method ?? "").slice(0, 32), host: "", path: "", route: null, verdict: "error", reason: "internal error", status: null, bytes: null, duration_ms: null };
-}
-
-function finalRecord(record: AuditRecord, s: ResponseSummary, ledger: EchoLedger | undefined): AuditRecord {
-  const failure = s.upstreamFailure;
-  const echo = ledger?.audit();
-  return {
-    ...record,
-    ...(echo ? { echo } : {}),
-    ...(failure ? { verdict: "error", reason: failure === "refused" ? "upstream proxy refused" : "upstream unreachable" } : {}),
-    ...(s.aborted && !failure && record.verdict === "allow" ? { reason: "aborted" } : {}),
-    // the proxy cut or refused the answer itself: not the agent leaving, not the upstream failing
-    ...(echo?.action === "blocked" ? { reason: "answer blocked: it carried a token or could not be searched" } : {}),
-    status: s.status,
-    bytes: s.bytes,
-    duration_ms: Math.round(s.durationMs * 100) / 100,
-  };
 }
