@@ -5,7 +5,7 @@
  * (a route's `auth`, and `agent_env` for the variable the agent's tools read).
  */
 import { z } from "zod";
-import { DlpScanner } from "../proxy/src/policy/dlp-scan";
+import { DlpScanner } from "../proxy/src/inspect/dlp-scan";
 import { BOTTLE_SET_VARIABLES } from "./agent-runtime-env";
 
 /** POSIX shell-safe names: what every runtime can read back. */

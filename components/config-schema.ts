@@ -3,7 +3,7 @@
  *
  * This schema checks the shape of the config and the fields that only the Pulumi side knows
  * (names, images, limits, pipelock). What a route may say (hostnames, path patterns, methods,
- * auth schemes) is checked by the shared `routes.yaml` schema in `proxy/src/policy/routes-schema.ts`
+ * auth schemes) is checked by the shared `routes.yaml` schema in `proxy/src/route/routes-schema.ts`
  * when the routes are rendered (see `routes-file.ts`), so that both sides agree by construction.
  *
  * Custom messages read `<what is wrong>; <how to fix>`; `config-errors.ts` adds the field path.

@@ -4,9 +4,9 @@
  * reach" is answered without reading the config. It names each credential's `token_ref`,
  * never a value.
  */
-import { routePorts } from "../proxy/src/policy/decide";
-import { effectiveDlp, type DlpSettings } from "../proxy/src/policy/dlp-scan";
-import type { RoutesFile } from "../proxy/src/policy/routes-schema";
+import { routePorts } from "../proxy/src/route/decide";
+import { effectiveDlp, type DlpSettings } from "../proxy/src/inspect/dlp-scan";
+import type { RoutesFile } from "../proxy/src/route/routes-schema";
 import type { RouteConfig } from "./config-schema";
 
 export interface EgressPolicyRoute {

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { bottleSchema, routeConfigSchema, stackConfigSchema, type StackConfig } from "./config-schema";
 import { backendSchema, kubernetesBottleProblems, kubernetesSchema } from "./kubernetes/settings";
 import { planBottle } from "./plan";
-import { MIN_ECHO_TOKEN_LENGTH } from "../proxy/src/policy/echo-forms";
+import { MIN_ECHO_TOKEN_LENGTH } from "../proxy/src/echo/echo-forms";
 import { renderRoutesFile } from "./routes-file";
 import { assignTokenSlots, slotByRef } from "./token-slots";
 import type { BottlePlan } from "./plan-types";

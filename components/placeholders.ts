@@ -11,7 +11,7 @@
  * agent's environment.
  */
 import { createHash } from "node:crypto";
-import { hostMatches } from "../proxy/src/policy/host";
+import { hostMatches } from "../proxy/src/route/host";
 
 /** Marks every placeholder, so that a human reading a log or an env dump knows it for one. */
 export const PLACEHOLDER_MARK = "BottlePlaceholder";

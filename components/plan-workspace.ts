@@ -11,7 +11,7 @@
  * `git`, the agent's first start clones the repository into the empty workspace, through the
  * proxy, as the agent's user (gitCloneCommand).
  */
-import { hostMatches } from "../proxy/src/policy/host";
+import { hostMatches } from "../proxy/src/route/host";
 import type { BottleConfig } from "./config-schema";
 import { WORKSPACE_DEFAULT_SIZE_GB, WORKSPACE_MARKER_FILE } from "./constants";
 import { formatPath } from "./config-errors";

@@ -1,11 +1,11 @@
 /**
  * Render a bottle's `routes.yaml` for the proxy and check it with the one shared schema
- * (`proxy/src/policy/routes-schema.ts`), so that a route the proxy would reject fails `pulumi preview`
+ * (`proxy/src/route/routes-schema.ts`), so that a route the proxy would reject fails `pulumi preview`
  * instead of a container start. The file is JSON (valid YAML) and never holds a token value
  * nor a `token_ref` name: an authenticated route names its slot (`token_env`) only, and the
  * placeholder the agent holds for it (placeholders.ts), which is no secret.
  */
-import { routesFileSchema, type RoutesFile, type RoutesFileInput } from "../proxy/src/policy/routes-schema";
+import { routesFileSchema, type RoutesFile, type RoutesFileInput } from "../proxy/src/route/routes-schema";
 import type { RouteConfig } from "./config-schema";
 import { formatConfigIssues } from "./config-errors";
 

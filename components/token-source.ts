@@ -4,7 +4,7 @@
  * Either way a token enters the program only as a secret Output.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { MIN_ECHO_TOKEN_LENGTH } from "../proxy/src/policy/echo-forms";
+import { MIN_ECHO_TOKEN_LENGTH } from "../proxy/src/echo/echo-forms";
 
 /** `short`: the proxy would refuse it, since it searches answers for every token (echo-forms.ts). */
 export type TokenStatus = "set" | "unset" | "empty" | "short";

@@ -6,7 +6,7 @@
  * `egress_proxy.routes` in the stack config.
  *
  * The pack keeps its own lenient view of the file rather than importing the proxy's schema
- * (proxy/src/policy/routes-schema.ts), so that it stays a self-contained directory that
+ * (proxy/src/route/routes-schema.ts), so that it stays a self-contained directory that
  * `pulumi policy publish` can ship; it reads only the fields its rules need.
  */
 import { z } from "zod";

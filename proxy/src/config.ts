@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { formatIssue } from "./policy/routes-schema";
+import { formatIssue } from "./route/routes-schema";
 
 export interface ProxySettings {
   routesFile: string;

@@ -5,7 +5,7 @@
  * `library_message` line with the first line of its text, bounded.
  */
 import { format } from "node:util";
-import { eventLine, type AuditSink } from "./policy/audit-log";
+import { eventLine, type AuditSink } from "./audit/audit-log";
 
 /** mockttp's text for what the proxy reports itself (a `tls_failed` line, mockttp/egress-proxy.ts): not repeated. */
 const REPORTED_ELSEWHERE = ["Unknown TLS error:"];

@@ -5,14 +5,14 @@
 import { readFileSync, watch } from "node:fs";
 import path from "node:path";
 import { addressesOfAlias } from "./transport/agent-network";
-import { batchedSink, eventLine } from "./policy/audit-log";
+import { batchedSink, eventLine } from "./audit/audit-log";
 import { loadSettings, SettingsError } from "./config";
 import { routeConsole } from "./library-output";
 import { EgressProxy } from "./mockttp/egress-proxy";
 import { selfCheck } from "./mockttp/self-check";
 import { startHealthServer } from "./transport/health-server";
 import { oneAtATime } from "./one-at-a-time";
-import { RouteTableError } from "./policy/route-table";
+import { RouteTableError } from "./route/route-table";
 import { loadRouteTable } from "./routes-file";
 
 const log = batchedSink((chunk) => process.stdout.write(chunk));

@@ -1,10 +1,10 @@
 /**
  * Reading `routes.yaml` from disk, at start-up and on every reload: the file's I/O, apart from
- * the pure table it builds (policy/route-table.ts).
+ * the pure table it builds (route/route-table.ts).
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { buildRouteTable, RouteTableError, type RouteTable } from "./policy/route-table";
+import { buildRouteTable, RouteTableError, type RouteTable } from "./route/route-table";
 
 /** Read and build a route table from a YAML (or JSON) file. */
 export function loadRouteTable(file: string, env: Readonly<Record<string, string | undefined>>): RouteTable {

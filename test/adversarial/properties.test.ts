@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import url from "node:url";
 import fc from "fast-check";
-import { pathProblem, splitTarget } from "../../proxy/src/policy/canonical-path";
-import { DENY_REASONS, decide } from "../../proxy/src/policy/decide";
-import { canonicalHost, hostMatches, isIpLiteral, parseAuthority } from "../../proxy/src/policy/host";
-import { pathMatches } from "../../proxy/src/policy/path-pattern";
-import type { Route } from "../../proxy/src/policy/routes-schema";
+import { pathProblem, splitTarget } from "../../proxy/src/route/canonical-path";
+import { DENY_REASONS, decide } from "../../proxy/src/route/decide";
+import { canonicalHost, hostMatches, isIpLiteral, parseAuthority } from "../../proxy/src/route/host";
+import { pathMatches } from "../../proxy/src/route/path-pattern";
+import type { Route } from "../../proxy/src/route/routes-schema";
 import { DEFAULT_PORT, authority, facts, full, hostSpelling, ipSpellings, routes, scenario } from "./lib/generators";
 
 const RUNS = Number(process.env.BOT_BOTTLE_PROPERTY_RUNS ?? "2000");

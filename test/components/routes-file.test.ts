@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { parseRoutesFile } from "../../proxy/src/policy/routes-schema";
+import { parseRoutesFile } from "../../proxy/src/route/routes-schema";
 import { loadStack } from "../../components";
 import { FAKE_TOKENS } from "../helpers/fake-tokens";
 import { bottle, fakeTokenSource, planOf, stack } from "./fixtures";

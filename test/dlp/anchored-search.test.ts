@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { placeholderTail } from "../../proxy/src/policy/dlp-rule";
-import { BUILTIN_RULES, type DlpRule } from "../../proxy/src/policy/dlp-rules";
-import { patternShape } from "../../proxy/src/policy/dlp-pattern-shape";
-import { DlpScanner } from "../../proxy/src/policy/dlp-scan";
-import { views } from "../../proxy/src/policy/dlp-views";
+import { placeholderTail } from "../../proxy/src/inspect/dlp-rule";
+import { BUILTIN_RULES, type DlpRule } from "../../proxy/src/inspect/dlp-rules";
+import { patternShape } from "../../proxy/src/inspect/dlp-pattern-shape";
+import { DlpScanner } from "../../proxy/src/inspect/dlp-scan";
+import { views } from "../../proxy/src/inspect/dlp-views";
 import { FAKE_WORKSPACE_SECRETS } from "../helpers/fake-tokens";
 import { corpusFiles } from "./lib/corpus-files";
 

@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { DlpScanner, inspectHead } from "../../proxy/src/policy/dlp-scan";
-import { DlpStream } from "../../proxy/src/policy/dlp-stream";
+import { DlpScanner, inspectHead } from "../../proxy/src/inspect/dlp-scan";
+import { DlpStream } from "../../proxy/src/inspect/dlp-stream";
 import { corpusFiles } from "./lib/corpus-files";
 import { anthropicRequest, openaiRequest, type LlmRequest } from "./lib/llm-requests";
 

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { BUILTIN_RULES } from "../../proxy/src/policy/dlp-rules";
-import { DlpScanner, inspectHead } from "../../proxy/src/policy/dlp-scan";
-import { DlpStream } from "../../proxy/src/policy/dlp-stream";
+import { BUILTIN_RULES } from "../../proxy/src/inspect/dlp-rules";
+import { DlpScanner, inspectHead } from "../../proxy/src/inspect/dlp-scan";
+import { DlpStream } from "../../proxy/src/inspect/dlp-stream";
 import { ALPHABETS, FakeText } from "../helpers/fake-secrets";
 import { FAKE_WORKSPACE_SECRETS } from "../helpers/fake-tokens";
 

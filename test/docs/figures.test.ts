@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { DEFAULTS, FLAGS } from "../../proxy/src/config";
-import { DLP_FAMILIES } from "../../proxy/src/policy/dlp-rule";
-import { BUILTIN_RULES } from "../../proxy/src/policy/dlp-rules";
+import { DLP_FAMILIES } from "../../proxy/src/inspect/dlp-rule";
+import { BUILTIN_RULES } from "../../proxy/src/inspect/dlp-rules";
 import { loadCorpus } from "../adversarial/lib/corpus";
 import { benignCases, ENCODINGS, exfiltrationCases } from "../adversarial/lib/dlp-corpus";
 

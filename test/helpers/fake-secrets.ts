@@ -3,7 +3,7 @@
  * format's alphabet, length and checksum: the same on every run, and no real key (no provider
  * issued them). Keyed by the rule that finds them; fake-tokens.ts adds them to the workspace set.
  */
-import { base62, crc32 } from "../../proxy/src/policy/dlp-checks";
+import { base62, crc32 } from "../../proxy/src/inspect/dlp-checks";
 
 /** A small seeded PRNG (mulberry32): test data only. */
 export function prng(seed: number): () => number {

@@ -5,7 +5,7 @@
  * another route.
  */
 import assert from "node:assert/strict";
-import { echoForms } from "../../proxy/src/policy/echo-forms";
+import { echoForms } from "../../proxy/src/echo/echo-forms";
 import { agentRequest, denialReason } from "../helpers/agent-client";
 import { echoEncodings } from "../helpers/echo-encodings";
 import { proxyOutput, startFixture, type Fixture } from "../helpers/proxy-fixture";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { TLSSocket } from "node:tls";
 import zlib from "node:zlib";
 import WebSocket from "ws";
-import { echoForms } from "../../proxy/src/policy/echo-forms";
+import { echoForms } from "../../proxy/src/echo/echo-forms";
 import { ECHO_TOKEN, echoEncodings } from "../helpers/echo-encodings";
 import { ECHO_PREFIX, encoded, startEchoUpstream, type EchoUpstream } from "../helpers/echo-upstream";
 import { pollUntil } from "../helpers/deadline";

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import type { AuditRecord } from "../../proxy/src/policy/audit-log";
+import type { AuditRecord } from "../../proxy/src/audit/audit-log";
 import { handleExchange, type ExchangeContext } from "../../proxy/src/transport/http-exchange";
-import { buildRouteTable, type RouteTable } from "../../proxy/src/policy/route-table";
+import { buildRouteTable, type RouteTable } from "../../proxy/src/route/route-table";
 import { upstreamAgents } from "../../proxy/src/transport/upstream-agents";
 import { connectionView } from "../../proxy/src/mockttp/internals";
 import { pollUntil } from "../helpers/deadline";

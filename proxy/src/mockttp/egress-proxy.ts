@@ -6,21 +6,21 @@
  * meets the new table.
  */
 import * as mockttp from "mockttp";
-import type { Admission } from "../policy/admission";
+import type { Admission } from "../route/admission";
 import type { Duplex } from "node:stream";
-import { auditLine, auditRecord, dlpLine, echoLine, eventLine, placeholderLine, type AuditSink } from "../policy/audit-log";
-import type { EchoAudit } from "../policy/echo-ledger";
+import { auditLine, auditRecord, dlpLine, echoLine, eventLine, placeholderLine, type AuditSink } from "../audit/audit-log";
+import type { EchoAudit } from "../echo/echo-ledger";
 import { guardMessages, guardUpgradeAnswer } from "../transport/echo-websocket";
-import { DENY_REASONS } from "../policy/decide";
+import { DENY_REASONS } from "../route/decide";
 import { handleExchange, type ExchangeContext } from "../transport/http-exchange";
 import { policyRules } from "./policy-rules";
 import { acceptOnlyAt, closeIdleConnections, http1Only } from "../transport/connection-limits";
 import { connectionEvents, connectionView, failedHandshakeFacts, onAgentWebSocket, onTlsClientError, refuseReplayedTunnelRefusals, takeRequestPath, upstreamWebSocketOf } from "./internals";
-import { describeTlsFailure } from "../policy/tls-failure";
+import { describeTlsFailure } from "../audit/tls-failure";
 import { inspectAgentMessages } from "../transport/dlp-websocket";
 import { watchPlaceholders } from "../transport/canary-websocket";
 import { upstreamAgents, type UpstreamAgents } from "../transport/upstream-agents";
-import type { RouteTable } from "../policy/route-table";
+import type { RouteTable } from "../route/route-table";
 import { prepareUpgrade, webSocketAdmitter } from "./websocket-admission";
 
 export interface EgressProxyOptions {

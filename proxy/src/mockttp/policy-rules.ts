@@ -6,12 +6,12 @@
  * ever reach mockttp's unmatched-request reply (which echoes headers, Authorization included).
  */
 import * as mockttp from "mockttp";
-import type { Admission } from "../policy/admission";
-import { DENY_REASONS, type DenyReason } from "../policy/decide";
-import { DENIAL_HEADER, denialBody, denialHeaders } from "../policy/denial";
+import type { Admission } from "../route/admission";
+import { DENY_REASONS, type DenyReason } from "../route/decide";
+import { DENIAL_HEADER, denialBody, denialHeaders } from "../route/denial";
 import { continueStep } from "./internals";
 import type { MockttpRequest } from "./mockttp-types";
-import type { RouteTable } from "../policy/route-table";
+import type { RouteTable } from "../route/route-table";
 
 const { requestSteps, webSocketSteps, matchers, completionCheckers } = mockttp;
 

@@ -3,12 +3,12 @@
  * mockttp asks every rule's matcher about every upgrade, so the admission is memoised per
  * request, and the matchers only read it. What an allowed upgrade needs before the passthrough
  * is done by the rule's first step (policy-rules.ts), not by a matcher: the same header rewrite
- * as every request (policy/upstream-headers.ts), and the canonical destination.
+ * as every request (route/upstream-headers.ts), and the canonical destination.
  */
-import { admitHeadOnly, withPlaceholder, type Admission } from "../policy/admission";
-import { isIpLiteral } from "../policy/host";
-import type { RouteTable } from "../policy/route-table";
-import { headerPairs, upstreamRequestHeaders } from "../policy/upstream-headers";
+import { admitHeadOnly, withPlaceholder, type Admission } from "../route/admission";
+import { isIpLiteral } from "../route/host";
+import type { RouteTable } from "../route/route-table";
+import { headerPairs, upstreamRequestHeaders } from "../route/upstream-headers";
 import { connectionFacts } from "./internals";
 import type { MockttpRequest } from "./mockttp-types";
 import { webSocketFacts } from "../transport/request-facts";

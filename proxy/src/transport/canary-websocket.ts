@@ -1,12 +1,12 @@
 /**
  * What the agent sends on a WebSocket, searched for the routes' placeholders
- * (policy/placeholder-canary.ts): WebSocket routes carry no credential, so a placeholder in any
+ * (route/placeholder-canary.ts): WebSocket routes carry no credential, so a placeholder in any
  * message or control frame is out of place. The message that completes one (read with the end
  * of the messages before it) is not sent, and both ends are closed (1008), whatever the route's
  * request inspection says.
  */
 import type { AgentWebSocket } from "./agent-websocket";
-import type { Canaries, PlaceholderAudit } from "../policy/placeholder-canary";
+import type { Canaries, PlaceholderAudit } from "../route/placeholder-canary";
 import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 
 export function watchPlaceholders(agent: AgentWebSocket, upstream: AgentWebSocket, canaries: Canaries, report: (found: PlaceholderAudit) => void): void {

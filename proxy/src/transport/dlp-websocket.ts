@@ -1,13 +1,13 @@
 /**
- * What the agent sends on a WebSocket, inspected like a request body (policy/dlp-scan.ts): each
+ * What the agent sends on a WebSocket, inspected like a request body (inspect/dlp-scan.ts): each
  * message whole (the WebSocket layer joins its fragments), read together with the end of the
  * messages before it, so that a secret cut across messages is found when its last part comes.
  * With `block`, the message that completes a secret is not sent and both ends are closed (1008);
  * the parts sent before it have left.
  */
-import type { DlpAudit } from "../policy/audit-log";
-import { dlpAudit, type DlpScanner } from "../policy/dlp-scan";
-import { DlpStream } from "../policy/dlp-stream";
+import type { DlpAudit } from "../audit/audit-log";
+import { dlpAudit, type DlpScanner } from "../inspect/dlp-scan";
+import { DlpStream } from "../inspect/dlp-stream";
 import type { AgentWebSocket } from "./agent-websocket";
 import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 

@@ -1,14 +1,14 @@
 /**
- * Every response on its way to the agent, cleared of the bottle's tokens (policy/echo-scan.ts):
+ * Every response on its way to the agent, cleared of the bottle's tokens (echo/echo-scan.ts):
  * the head before it is written, the body as it streams, the trailers at its end. Redacted in
  * place by default; with `on_echo: block`, or in a compressed body (refused rather than
  * re-encoded), the response is refused or cut before the token's first byte goes out.
  */
 import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
 import zlib from "node:zlib";
-import type { EchoLedger } from "../policy/echo-ledger";
-import { EchoStream, type EchoFinding } from "../policy/echo-scan";
-import type { EchoPolicy } from "../policy/route-table";
+import type { EchoLedger } from "../echo/echo-ledger";
+import { EchoStream, type EchoFinding } from "../echo/echo-scan";
+import type { EchoPolicy } from "../route/route-table";
 
 /** A response the guard stopped: the reason is for the audit line, never a value. */
 export class EchoRefusal extends Error {
@@ -45,7 +45,7 @@ const MAX_HELD_COMPRESSED = 1 << 20;
 
 /**
  * The body's coding, or undefined when it is one the guard cannot search (several, or unknown;
- * `accept-encoding` upstream is narrowed to the others, policy/upstream-headers.ts).
+ * `accept-encoding` upstream is narrowed to the others, route/upstream-headers.ts).
  */
 export function bodyCoding(contentEncoding: string | undefined): Coding | undefined {
   const codings = (contentEncoding ?? "").split(",").map((c) => c.trim().toLowerCase()).filter((c) => c !== "" && c !== "identity");

@@ -10,9 +10,9 @@
  * closes the WebSocket (1008).
  */
 import type { Duplex } from "node:stream";
-import { EchoLedger, type EchoAudit } from "../policy/echo-ledger";
-import { EchoStream } from "../policy/echo-scan";
-import type { EchoPolicy } from "../policy/route-table";
+import { EchoLedger, type EchoAudit } from "../echo/echo-ledger";
+import { EchoStream } from "../echo/echo-scan";
+import type { EchoPolicy } from "../route/route-table";
 import type { AgentWebSocket } from "./agent-websocket";
 import { asBuffer, POLICY_VIOLATION } from "./websocket-data";
 

@@ -5,15 +5,15 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import { isIpLiteral } from "../policy/host";
-import { dlpDenialReason } from "../policy/dlp-scan";
-import { PLACEHOLDER_DENIAL } from "../policy/placeholder-canary";
+import { isIpLiteral } from "../route/host";
+import { dlpDenialReason } from "../inspect/dlp-scan";
+import { PLACEHOLDER_DENIAL } from "../route/placeholder-canary";
 import { bodyCoding, EchoRefusal, guardHeaders, guardText, relayGuarded, type EchoGuard, type InjectionScan } from "./echo-guard";
 import { announcesBody, answerDenial, closeIfBodyUnread } from "./request-body";
 import { checkWholeBody, sendBody, type BodyCanary, type BodyInspection, type BodyStop } from "./request-upload";
 import type { ResponseWatch } from "./response-observer";
 import { UpstreamError, type UpstreamAgents, type UpstreamFailure } from "./upstream-agents";
-import { agentResponseHeaders, headerPairs } from "../policy/upstream-headers";
+import { agentResponseHeaders, headerPairs } from "../route/upstream-headers";
 
 const FAILURE_BODY: Record<UpstreamFailure, string> = {
   refused: JSON.stringify({ error: "upstream unavailable", reason: "the upstream proxy (pipelock) refused the connection" }),
@@ -44,7 +44,7 @@ export interface Forwarding {
   idleTimeoutMs: number;
   /** Set when the bottle has tokens: every answer is cleared of them on its way (echo-guard.ts). */
   echo: EchoGuard | undefined;
-  /** Set when the route inspects requests: the body is searched before it leaves (policy/dlp-scan.ts). */
+  /** Set when the route inspects requests: the body is searched before it leaves (inspect/dlp-scan.ts). */
   dlp: BodyInspection | undefined;
   /** Set when the route scans answers for prompt injection (`response_scan`). */
   injection: InjectionScan | undefined;

@@ -8,23 +8,23 @@
  * worked around one by one (design.md section 4).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { admit, isStrippedHeader, withPlaceholder, type Admitted } from "../policy/admission";
-import { auditRecord, type AuditRecord, type DlpAudit, type InjectionAudit } from "../policy/audit-log";
-import { exchangeOutcome, type ExchangeFindings } from "../policy/exchange-outcome";
-import { promptInjectionIn } from "../policy/prompt-injection";
-import { DLP_DENIAL, dlpAudit, dlpDenialReason, inspectHead, type DlpFinding } from "../policy/dlp-scan";
-import { DlpStream } from "../policy/dlp-stream";
+import { admit, isStrippedHeader, withPlaceholder, type Admitted } from "../route/admission";
+import { auditRecord, type AuditRecord, type DlpAudit, type InjectionAudit } from "../audit/audit-log";
+import { exchangeOutcome, type ExchangeFindings } from "../audit/exchange-outcome";
+import { promptInjectionIn } from "../echo/prompt-injection";
+import { DLP_DENIAL, dlpAudit, dlpDenialReason, inspectHead, type DlpFinding } from "../inspect/dlp-scan";
+import { DlpStream } from "../inspect/dlp-stream";
 import { holdWhileAnswering } from "./connection-limits";
 import type { ConnectionView } from "./connection-view";
-import { DENY_REASONS } from "../policy/decide";
-import { EchoLedger } from "../policy/echo-ledger";
-import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "../policy/placeholder-canary";
+import { DENY_REASONS } from "../route/decide";
+import { EchoLedger } from "../echo/echo-ledger";
+import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "../route/placeholder-canary";
 import { forward } from "./forward";
 import { announcesBody, answerDenial, expectsContinue, formSource, inflateRequestBody, MAX_COMPRESSED_REQUEST, requestCoding } from "./request-body";
 import { httpRequestFacts, parseTarget } from "./request-facts";
 import { watchResponse, type ResponseSummary } from "./response-observer";
-import type { RouteTable } from "../policy/route-table";
-import { identityOnly, searchableCodingsOnly, upstreamRequestHeaders } from "../policy/upstream-headers";
+import type { RouteTable } from "../route/route-table";
+import { identityOnly, searchableCodingsOnly, upstreamRequestHeaders } from "../route/upstream-headers";
 import type { UpstreamAgents } from "./upstream-agents";
 
 export interface ExchangeContext {
@@ -167,7 +167,7 @@ function exchange(ctx: ExchangeContext, req: IncomingMessage, res: ServerRespons
         proceed({ admission: admitted.admission, body });
       }).catch(fail);
     };
-    /** Before anything else is read: a placeholder in the target or a header refuses the request (policy/placeholder-canary.ts). */
+    /** Before anything else is read: a placeholder in the target or a header refuses the request (route/placeholder-canary.ts). */
     const checkHead = (admitted: Admitted) => {
       const d = admitted.admission.decision;
       // the target as sent: an absolute-form URL with its userinfo, not only the path the policy reads

@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import zlib from "node:zlib";
-import type { FormBodySource } from "../policy/admission";
-import { denialBody, denialHeaders } from "../policy/denial";
+import type { FormBodySource } from "../route/admission";
+import { denialBody, denialHeaders } from "../route/denial";
 
 /** True when the request announced a body (by length or chunked framing). */
 export function announcesBody(req: IncomingMessage): boolean {
@@ -22,7 +22,7 @@ export function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): vo
   if (announcesBody(req) && !req.complete) res.shouldKeepAlive = false;
 }
 
-/** Answer with the proxy's refusal (policy/denial.ts), closing the connection if the body is unread. */
+/** Answer with the proxy's refusal (route/denial.ts), closing the connection if the body is unread. */
 export function answerDenial(req: IncomingMessage, res: ServerResponse, status: number, reason: string): void {
   closeIfBodyUnread(req, res);
   res.writeHead(status, denialHeaders(reason));

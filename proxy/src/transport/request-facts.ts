@@ -9,11 +9,11 @@
  */
 import type { IncomingMessage } from "node:http";
 import url from "node:url";
-import { splitTarget } from "../policy/canonical-path";
-import type { RequestFacts } from "../policy/decide";
-import { isMethodParameter, OVERRIDE_HEADERS } from "../policy/method-override";
+import { splitTarget } from "../route/canonical-path";
+import type { RequestFacts } from "../route/decide";
+import { isMethodParameter, OVERRIDE_HEADERS } from "../route/method-override";
 import type { ConnectionFacts } from "./connection-view";
-import { headerPairs } from "../policy/upstream-headers";
+import { headerPairs } from "../route/upstream-headers";
 
 /** A request target as Node received it: origin-form (`/a?b`) or absolute-form (`http://h/a?b`). */
 export interface ParsedTarget {

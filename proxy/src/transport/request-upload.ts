@@ -1,14 +1,14 @@
 /**
  * The agent's body on its way upstream, searched as it streams: for the routes' placeholders
- * (policy/placeholder-canary.ts, whenever the bottle has any, whatever the route's request
- * inspection says) and for secrets (policy/dlp-scan.ts, when the route inspects). Each check
+ * (route/placeholder-canary.ts, whenever the bottle has any, whatever the route's request
+ * inspection says) and for secrets (inspect/dlp-scan.ts, when the route inspects). Each check
  * holds back only what it must (a placeholder's length; a window of request inspection), so a
  * finding stops the body before its first byte leaves. Without either, the body is piped as is.
  */
 import type { ClientRequest, IncomingMessage } from "node:http";
-import type { DlpFinding, DlpScanner } from "../policy/dlp-scan";
-import { DlpStream } from "../policy/dlp-stream";
-import { CanaryStream, type Canaries, type PlaceholderAudit } from "../policy/placeholder-canary";
+import type { DlpFinding, DlpScanner } from "../inspect/dlp-scan";
+import { DlpStream } from "../inspect/dlp-stream";
+import { CanaryStream, type Canaries, type PlaceholderAudit } from "../route/placeholder-canary";
 
 export interface BodyInspection {
   scanner: DlpScanner;

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { DENY_REASONS } from "../../../proxy/src/policy/decide";
+import { DENY_REASONS } from "../../../proxy/src/route/decide";
 import type { RawRequest, Transport } from "./transports";
 
 export const CORPUS_DIR = path.resolve(__dirname, "../corpus");

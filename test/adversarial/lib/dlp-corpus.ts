@@ -4,7 +4,7 @@
  * (identifiers, hashes, images, code and prose that resemble secrets). Generated from the
  * fixed fake secrets, so it is the same on every run.
  */
-import { BUILTIN_RULES } from "../../../proxy/src/policy/dlp-rules";
+import { BUILTIN_RULES } from "../../../proxy/src/inspect/dlp-rules";
 import { FAKE_TOKENS, FAKE_WORKSPACE_SECRETS } from "../../helpers/fake-tokens";
 
 /** Rules whose format has a case: a key whose case was changed is no longer that format. */

@@ -4,9 +4,9 @@
  * at those routes with one name sometimes replaced by a hostile spelling.
  */
 import fc from "fast-check";
-import type { RequestFacts } from "../../../proxy/src/policy/decide";
-import { isIpLiteral } from "../../../proxy/src/policy/host";
-import { routeSchema, type Route } from "../../../proxy/src/policy/routes-schema";
+import type { RequestFacts } from "../../../proxy/src/route/decide";
+import { isIpLiteral } from "../../../proxy/src/route/host";
+import { routeSchema, type Route } from "../../../proxy/src/route/routes-schema";
 
 // ---- generators -------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { auditLine, batchedSink } from "../../../proxy/src/policy/audit-log";
+import { auditLine, batchedSink } from "../../../proxy/src/audit/audit-log";
 import { pollUntil } from "../../helpers/deadline";
 
 const record = { bottle: "b", method: "GET", host: "h.test", path: "/p", route: 0, verdict: "allow" as const, reason: "route matched" as const, status: 200, bytes: 10, duration_ms: 1.5 };

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decide, type RequestFacts } from "../../../proxy/src/policy/decide";
-import { pathMatches } from "../../../proxy/src/policy/path-pattern";
-import { routesFileSchema, type Route } from "../../../proxy/src/policy/routes-schema";
+import { decide, type RequestFacts } from "../../../proxy/src/route/decide";
+import { pathMatches } from "../../../proxy/src/route/path-pattern";
+import { routesFileSchema, type Route } from "../../../proxy/src/route/routes-schema";
 
 const routes: Route[] = routesFileSchema.parse({
   version: 1,

@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { entropyThreshold, looksRandom, shannonEntropy } from "../../../proxy/src/policy/dlp-entropy";
-import { BUILTIN_RULE_IDS, BUILTIN_RULES, luhnValid, seedPhraseValid, wifValid } from "../../../proxy/src/policy/dlp-rules";
-import { seedPhraseIn } from "../../../proxy/src/policy/dlp-checks";
-import { customRuleProblem, DlpScanner, effectiveDlp, inspectHead } from "../../../proxy/src/policy/dlp-scan";
-import { DlpStream } from "../../../proxy/src/policy/dlp-stream";
-import { foldUnicode, jsonUnescape, views } from "../../../proxy/src/policy/dlp-views";
-import { parseRoutesFile } from "../../../proxy/src/policy/routes-schema";
-import { promptInjectionIn } from "../../../proxy/src/policy/prompt-injection";
+import { entropyThreshold, looksRandom, shannonEntropy } from "../../../proxy/src/inspect/dlp-entropy";
+import { BUILTIN_RULE_IDS, BUILTIN_RULES, luhnValid, seedPhraseValid, wifValid } from "../../../proxy/src/inspect/dlp-rules";
+import { seedPhraseIn } from "../../../proxy/src/inspect/dlp-checks";
+import { customRuleProblem, DlpScanner, effectiveDlp, inspectHead } from "../../../proxy/src/inspect/dlp-scan";
+import { DlpStream } from "../../../proxy/src/inspect/dlp-stream";
+import { foldUnicode, jsonUnescape, views } from "../../../proxy/src/inspect/dlp-views";
+import { parseRoutesFile } from "../../../proxy/src/route/routes-schema";
+import { promptInjectionIn } from "../../../proxy/src/echo/prompt-injection";
 import { FAKE_TOKENS, FAKE_WORKSPACE_SECRETS } from "../../helpers/fake-tokens";
 
 const scanner = new DlpScanner({ mode: "block", rules: [], allow: [] }, [FAKE_TOKENS.anthropic]);

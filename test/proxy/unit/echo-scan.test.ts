@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import fc from "fast-check";
-import { echoForms } from "../../../proxy/src/policy/echo-forms";
-import { EchoPatterns, EchoStream } from "../../../proxy/src/policy/echo-scan";
-import { NeedleSearch } from "../../../proxy/src/policy/needle-search";
+import { echoForms } from "../../../proxy/src/echo/echo-forms";
+import { EchoPatterns, EchoStream } from "../../../proxy/src/echo/echo-scan";
+import { NeedleSearch } from "../../../proxy/src/echo/needle-search";
 import { ECHO_TOKEN, echoEncodings } from "../../helpers/echo-encodings";
 import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 

@@ -3,9 +3,9 @@
  * names the verdict and the reason, as a table, and the reasons a line can give as a closed set.
  */
 import assert from "node:assert/strict";
-import { OUTCOME_REASONS, type AuditRecord } from "../../../proxy/src/policy/audit-log";
-import { DENY_REASONS } from "../../../proxy/src/policy/decide";
-import { exchangeOutcome, type ExchangeEnd, type ExchangeFindings } from "../../../proxy/src/policy/exchange-outcome";
+import { OUTCOME_REASONS, type AuditRecord } from "../../../proxy/src/audit/audit-log";
+import { DENY_REASONS } from "../../../proxy/src/route/decide";
+import { exchangeOutcome, type ExchangeEnd, type ExchangeFindings } from "../../../proxy/src/audit/exchange-outcome";
 
 const allowed: AuditRecord = { bottle: "b", method: "POST", host: "api.example.test", path: "/v1", route: 0, verdict: "allow", reason: "route matched", status: null, bytes: null, duration_ms: null };
 const denied: AuditRecord = { ...allowed, route: null, verdict: "deny", reason: "path not allowed" };

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { credentialFor } from "../../../proxy/src/policy/credentials";
+import { credentialFor } from "../../../proxy/src/route/credentials";
 import { parseTarget } from "../../../proxy/src/transport/request-facts";
-import { agentResponseHeaders, searchableCodingsOnly, upstreamRequestHeaders } from "../../../proxy/src/policy/upstream-headers";
+import { agentResponseHeaders, searchableCodingsOnly, upstreamRequestHeaders } from "../../../proxy/src/route/upstream-headers";
 import { bodyCoding } from "../../../proxy/src/transport/echo-guard";
 import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 

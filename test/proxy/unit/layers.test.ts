@@ -1,6 +1,8 @@
 /**
- * The proxy's folders are its layers: `policy/` decides and rewrites as pure data, `transport/`
- * moves bytes, `mockttp/` is the only place that touches the library and its private parts.
+ * The proxy's folders are its layers. Four decide and rewrite as pure data: `route/` (the route
+ * decision, credentials, the routes file's schema), `inspect/` (request inspection), `echo/`
+ * (answer inspection) and `audit/` (the lines); `transport/` moves bytes, `mockttp/` is the only
+ * place that touches the library and its private parts.
  * These checks read the sources' import lines, so a change that crosses a layer fails here; and
  * no folder of the repository's TypeScript may depend on itself through another (a cycle).
  */
@@ -20,6 +22,13 @@ const GRAPH_ROOTS = ["proxy/src", "components", "policy", "index.ts"];
 const KNOWN_CYCLES: readonly (readonly string[])[] = [["components", "components/kubernetes"]];
 const SOCKET_MODULES = ["net", "http", "https", "http2", "tls", "dns", "dgram", "fs", "child_process"];
 const LIBRARY = ["mockttp", "https-proxy-agent"];
+/** The pure folders, each with the pure folders it may import: one way, so a change to one stays in it. */
+const PURE_LAYERS: Readonly<Record<string, readonly string[]>> = {
+  inspect: [],
+  echo: ["inspect"],
+  route: ["inspect", "echo"],
+  audit: ["route", "inspect", "echo"],
+};
 
 /** Every module a file imports at run time (type-only imports carry no code). */
 function runtimeImports(file: string): string[] {
@@ -133,29 +142,33 @@ function importChain(files: Map<string, string[]>, from: string, target: string)
 }
 
 describe("proxy layers", () => {
-  it("has the three layers, each with files", () => {
-    for (const folder of ["policy", "transport", "mockttp"]) assert.ok(filesOf(folder).length > 0, folder);
+  it("has its layers, each with files", () => {
+    for (const folder of [...Object.keys(PURE_LAYERS), "transport", "mockttp"]) assert.ok(filesOf(folder).length > 0, folder);
   });
 
-  for (const file of filesOf("policy")) {
-    it(`policy/${path.basename(file)} imports no socket, file or library module, and nothing outside policy/`, () => {
-      for (const spec of runtimeImports(file)) {
-        assert.ok(!SOCKET_MODULES.includes(bare(spec)), `${spec}: I/O belongs in transport/`);
-        assert.ok(!LIBRARY.includes(bare(spec)), `${spec}: library glue belongs in mockttp/`);
-        if (spec.startsWith(".")) assert.ok(spec.startsWith("./"), `${spec}: the policy layer depends on itself only`);
-      }
-    });
+  for (const [layer, below] of Object.entries(PURE_LAYERS)) {
+    for (const file of filesOf(layer)) {
+      it(`${layer}/${path.basename(file)} imports no socket, file or library module, and only ${[layer, ...below].join(", ")}`, () => {
+        for (const spec of allImports(file)) {
+          assert.ok(!SOCKET_MODULES.includes(bare(spec)), `${spec}: I/O belongs in transport/`);
+          assert.ok(!LIBRARY.includes(bare(spec)), `${spec}: library glue belongs in mockttp/`);
+          if (!spec.startsWith(".")) continue;
+          const folder = path.relative(SRC, path.dirname(path.resolve(path.dirname(file), spec)));
+          assert.ok(folder === layer || below.includes(folder), `${spec}: ${layer}/ may import ${[layer, ...below].join(", ")} only`);
+        }
+      });
+    }
   }
 
   it("uses mockttp and https-proxy-agent at run time from mockttp/ only", () => {
-    const outside = ["policy", "transport"].flatMap(filesOf).concat(readdirSync(SRC).filter((f) => f.endsWith(".ts")).map((f) => path.join(SRC, f)));
+    const outside = [...Object.keys(PURE_LAYERS), "transport"].flatMap(filesOf).concat(readdirSync(SRC).filter((f) => f.endsWith(".ts")).map((f) => path.join(SRC, f)));
     const offenders = outside.flatMap((f) => runtimeImports(f).filter((s) => LIBRARY.includes(bare(s))).map((s) => `${path.relative(SRC, f)}: ${s}`));
     assert.deepEqual(offenders, []);
   });
 
   it("keeps every private part of the library in mockttp/internals.ts", () => {
     const privateUses = /\.app\b\s*=|\bserver\.server\b|socket-extensions|_parent\b|HttpsProxyAgent/;
-    const all = ["policy", "transport", "mockttp"].flatMap(filesOf).concat(readdirSync(SRC).filter((f) => f.endsWith(".ts")).map((f) => path.join(SRC, f)));
+    const all = [...Object.keys(PURE_LAYERS), "transport", "mockttp"].flatMap(filesOf).concat(readdirSync(SRC).filter((f) => f.endsWith(".ts")).map((f) => path.join(SRC, f)));
     const offenders = all.filter((f) => !f.endsWith(path.join("mockttp", "internals.ts")) && privateUses.test(readFileSync(f, "utf8").replace(/^\s*(\/\/|\*).*$/gm, "")));
     assert.deepEqual(offenders.map((f) => path.relative(SRC, f)), []);
   });
@@ -163,7 +176,7 @@ describe("proxy layers", () => {
   it("has no import cycle between folders, beyond the known ones", () => {
     const graph = folderGraph(fileGraph());
     // the graph covers what it should: a missed root or a broken resolver would pass vacuously
-    for (const f of ["proxy/src", "proxy/src/policy", "proxy/src/transport", "proxy/src/mockttp", "components", "policy", "."]) assert.ok(graph.has(f), f);
+    for (const f of ["proxy/src", "proxy/src/route", "proxy/src/inspect", "proxy/src/echo", "proxy/src/audit", "proxy/src/transport", "proxy/src/mockttp", "components", "policy", "."]) assert.ok(graph.has(f), f);
     assert.ok(graph.get("proxy/src/mockttp")?.has("proxy/src/transport"), "mockttp/ uses transport/");
     const known = new Set(KNOWN_CYCLES.map((c) => [...c].sort().join(" <-> ")));
     const found = cycles(graph).map((c) => c.join(" <-> "));

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import url from "node:url";
 import fc from "fast-check";
-import { pathProblem } from "../../../proxy/src/policy/canonical-path";
-import { canonicalHost } from "../../../proxy/src/policy/host";
-import { formMethodOverrides, isFormContentType } from "../../../proxy/src/policy/method-override";
-import { pathMatches } from "../../../proxy/src/policy/path-pattern";
+import { pathProblem } from "../../../proxy/src/route/canonical-path";
+import { canonicalHost } from "../../../proxy/src/route/host";
+import { formMethodOverrides, isFormContentType } from "../../../proxy/src/route/method-override";
+import { pathMatches } from "../../../proxy/src/route/path-pattern";
 
 describe("canonical paths", () => {
   const bad: [string, string][] = [

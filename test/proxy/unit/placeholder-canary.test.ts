@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Canaries, CanaryStream } from "../../../proxy/src/policy/placeholder-canary";
-import { parseRoutesFile, type Route } from "../../../proxy/src/policy/routes-schema";
+import { Canaries, CanaryStream } from "../../../proxy/src/route/placeholder-canary";
+import { parseRoutesFile, type Route } from "../../../proxy/src/route/routes-schema";
 import { FAKE_PLACEHOLDERS } from "../../helpers/fake-placeholders";
 
 const GH = FAKE_PLACEHOLDERS.github;

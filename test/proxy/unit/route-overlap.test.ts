@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { patternsOverlap } from "../../../proxy/src/policy/route-overlap";
-import { parseRoutesFile } from "../../../proxy/src/policy/routes-schema";
+import { patternsOverlap } from "../../../proxy/src/route/route-overlap";
+import { parseRoutesFile } from "../../../proxy/src/route/routes-schema";
 
 const GITHUB = { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_1" };
 const OTHER = { scheme: "Bearer", token_env: "EGRESS_PROXY_TOKEN_2" };

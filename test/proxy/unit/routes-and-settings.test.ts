@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { loadSettings, SettingsError } from "../../../proxy/src/config";
-import { credentialFor, guardedSecrets, loadTokens } from "../../../proxy/src/policy/credentials";
-import { buildRouteTable, RouteTableError } from "../../../proxy/src/policy/route-table";
-import { parseRoutesFile } from "../../../proxy/src/policy/routes-schema";
+import { credentialFor, guardedSecrets, loadTokens } from "../../../proxy/src/route/credentials";
+import { buildRouteTable, RouteTableError } from "../../../proxy/src/route/route-table";
+import { parseRoutesFile } from "../../../proxy/src/route/routes-schema";
 import { FAKE_PLACEHOLDERS } from "../../helpers/fake-placeholders";
 import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { routeConsole } from "../../../proxy/src/library-output";
-import { describeTlsFailure } from "../../../proxy/src/policy/tls-failure";
+import { describeTlsFailure } from "../../../proxy/src/audit/tls-failure";
 
 describe("failed TLS handshakes, described", () => {
   const cases: [string, string | undefined, string, ReturnType<typeof describeTlsFailure>][] = [

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { prepareUpgrade, webSocketAdmitter } from "../../../proxy/src/mockttp/websocket-admission";
 import type { MockttpRequest } from "../../../proxy/src/mockttp/mockttp-types";
-import { buildRouteTable } from "../../../proxy/src/policy/route-table";
-import { upstreamRequestHeaders } from "../../../proxy/src/policy/upstream-headers";
+import { buildRouteTable } from "../../../proxy/src/route/route-table";
+import { upstreamRequestHeaders } from "../../../proxy/src/route/upstream-headers";
 import { FAKE_TOKENS } from "../../helpers/fake-tokens";
 
 const TABLE = buildRouteTable({ version: 1, routes: [{ host: "ws.test", plain_http: true, websocket: true }, { host: "api.test", auth: { header: "x-api-key", token_env: "EGRESS_PROXY_TOKEN_1" } }] }, { EGRESS_PROXY_TOKEN_1: FAKE_TOKENS.anthropic });

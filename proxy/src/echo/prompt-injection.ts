@@ -4,7 +4,7 @@
  * stable list matched case-insensitively on the text as sent and folded (dlp-views.ts); it is a
  * tripwire for the common phrasings, not a classifier. Pure.
  */
-import { foldUnicode, NON_ASCII, percentDecode } from "./dlp-views";
+import { foldUnicode, NON_ASCII, percentDecode } from "../inspect/dlp-views";
 
 export const PROMPT_INJECTION_RULES: readonly { id: string; pattern: RegExp }[] = [
   { id: "ignore-instructions", pattern: /\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)*(?:previous|prior|above|earlier|system|original)\s+(?:instructions|prompts?|directions|rules|guidelines)\b/i },

@@ -6,8 +6,8 @@
  * (`EGRESS_PROXY_TOKEN_<n>`) whose value the proxy reads from its own environment.
  */
 import { z } from "zod";
-import { BUILTIN_RULE_IDS } from "./dlp-rules";
-import { customRuleProblem } from "./dlp-scan";
+import { BUILTIN_RULE_IDS } from "../inspect/dlp-rules";
+import { customRuleProblem } from "../inspect/dlp-scan";
 import { canonicalHost, isDottedQuad } from "./host";
 import { routesOverlap } from "./route-overlap";
 
@@ -134,9 +134,9 @@ export const routesFileSchema = z
   .strictObject({
     version: z.literal(1),
     routes: z.array(routeSchema),
-    /** What the proxy does with a response that carries one of the bottle's tokens (policy/echo-scan.ts). */
+    /** What the proxy does with a response that carries one of the bottle's tokens (echo/echo-scan.ts). */
     on_echo: z.enum(["redact", "block"], { error: "must be `redact` (replace each echoed token, the default) or `block` (cut the response)" }).optional(),
-    /** Request inspection for every route of the bottle (policy/dlp-scan.ts). */
+    /** Request inspection for every route of the bottle (inspect/dlp-scan.ts). */
     dlp: dlpSchema.optional(),
   })
   .superRefine((file, ctx) => {

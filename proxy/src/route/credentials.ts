@@ -3,7 +3,7 @@
  * becomes exactly one header, and each injector can describe itself without its secret.
  */
 import { inspect } from "node:util";
-import { MIN_ECHO_TOKEN_LENGTH } from "./echo-forms";
+import { MIN_ECHO_TOKEN_LENGTH } from "../echo/echo-forms";
 import type { Route, RouteAuth } from "./routes-schema";
 
 /**

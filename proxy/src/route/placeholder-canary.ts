@@ -11,8 +11,8 @@
 import { inspect } from "node:util";
 import { credentialHeader } from "./credentials";
 import type { DenyReason } from "./decide";
-import { echoForms } from "./echo-forms";
-import { NeedleSearch } from "./needle-search";
+import { echoForms } from "../echo/echo-forms";
+import { NeedleSearch } from "../echo/needle-search";
 import type { Route } from "./routes-schema";
 
 /** What the audit line says of a placeholder found: whose it is and where. Never its value. */

@@ -2,10 +2,11 @@
  * One canonical JSON line per decision, with constant field names (after smokescreen's
  * CANONICAL-PROXY-DECISION). Never a header value, never a token: only what is listed here.
  */
-import type { Admission } from "./admission";
-import type { DenyReason } from "./decide";
-import type { EchoAudit } from "./echo-ledger";
-import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "./placeholder-canary";
+import type { Admission } from "../route/admission";
+import type { DenyReason } from "../route/decide";
+import type { DlpAudit } from "../inspect/dlp-scan";
+import type { EchoAudit } from "../echo/echo-ledger";
+import { PLACEHOLDER_DENIAL, type PlaceholderAudit } from "../route/placeholder-canary";
 
 /** The reason of a line whose request went on, or failed for a reason of its own. */
 export const OUTCOME_REASONS = [
@@ -49,11 +50,8 @@ export interface InjectionAudit {
   rule: string;
 }
 
-export interface DlpAudit {
-  action: "blocked" | "logged";
-  rule: string;
-  where: string;
-}
+
+export type { DlpAudit };
 
 /** The record of a decision before its response is known. */
 export function auditRecord(bottle: string, admission: Admission): AuditRecord {

@@ -5,7 +5,6 @@
  */
 import { BOTTLE_TOKEN_RULE_ID, BUILTIN_RULES, CUSTOM_RULE_PREFIX, ENTROPY_RULE_ID, OPT_IN_RULE_IDS, WIF_RULE_ID, type DlpRule } from "./dlp-rules";
 import { placeholderTail } from "./dlp-rule";
-import type { DlpAudit } from "./audit-log";
 import { AnchorSearch } from "./dlp-anchors";
 import { patternShape } from "./dlp-pattern-shape";
 import { views, type View } from "./dlp-views";
@@ -33,6 +32,13 @@ export interface DlpSettings {
   rules: readonly string[];
   /** Rule ids switched off. */
   allow: readonly string[];
+}
+
+/** What an audit line says of a finding: which rule, where, and whether it stopped the request. */
+export interface DlpAudit {
+  action: "blocked" | "logged";
+  rule: string;
+  where: string;
 }
 
 export interface DlpFinding {

@@ -3,8 +3,8 @@
  * Built whole or not at all, so a reload either swaps in a complete table or keeps the old one.
  */
 import { credentialFor, guardedSecrets, loadTokens, strippedHeaderNames, type Credential } from "./credentials";
-import { DlpScanner, effectiveDlp } from "./dlp-scan";
-import { EchoPatterns, type EchoAction } from "./echo-scan";
+import { DlpScanner, effectiveDlp } from "../inspect/dlp-scan";
+import { EchoPatterns, type EchoAction } from "../echo/echo-scan";
 import { Canaries } from "./placeholder-canary";
 import { parseRoutesFile, type Route } from "./routes-schema";
 

@@ -6,8 +6,8 @@
  * precedence is written once and tested as a table. Pure.
  */
 import type { AuditRecord, DlpAudit, InjectionAudit } from "./audit-log";
-import type { EchoAudit } from "./echo-ledger";
-import type { PlaceholderAudit } from "./placeholder-canary";
+import type { EchoAudit } from "../echo/echo-ledger";
+import type { PlaceholderAudit } from "../route/placeholder-canary";
 
 /** What became of the answer (transport/response-observer.ts), and when the exchange ended. */
 export interface ExchangeEnd {
