@@ -50,9 +50,6 @@ export interface InjectionAudit {
   rule: string;
 }
 
-
-export type { DlpAudit };
-
 /** The record of a decision before its response is known. */
 export function auditRecord(bottle: string, admission: Admission): AuditRecord {
   const d = admission.decision;

@@ -5,7 +5,8 @@
  * pure function says which of these names the line's verdict and reason, so that the order of
  * precedence is written once and tested as a table. Pure.
  */
-import type { AuditRecord, DlpAudit, InjectionAudit } from "./audit-log";
+import type { AuditRecord, InjectionAudit } from "./audit-log";
+import type { DlpAudit } from "../inspect/dlp-scan";
 import type { EchoAudit } from "../echo/echo-ledger";
 import type { PlaceholderAudit } from "../route/placeholder-canary";
 
@@ -17,7 +18,7 @@ export interface ExchangeEnd {
   /** The agent left before the answer was complete. */
   aborted?: boolean;
   /** The upstream could not be reached: refused by the upstream proxy, or unreachable. */
-  upstreamFailure?: "refused" | "unreachable";
+  upstreamFailure?: "refused" | "unreachable" | undefined;
 }
 
 /** What was found after the decision: each at most once, the first of its kind. */
@@ -41,17 +42,17 @@ export interface ExchangeFindings {
  * a secret in the body under `block`; the proxy's own failure; the agent leaving an allowed
  * exchange; the decision.
  */
-export function exchangeOutcome(decided: AuditRecord, found: ExchangeFindings, end: ExchangeEnd | undefined): AuditRecord {
+export function exchangeOutcome(decided: AuditRecord, found: ExchangeFindings, end: ExchangeEnd): AuditRecord {
   let record: AuditRecord = { ...decided };
   if (found.body) record = { ...record, dlp: found.body };
   if (found.placeholder) record = { ...record, placeholder: found.placeholder };
   if (found.echo) record = { ...record, echo: found.echo };
   if (found.injection) record = { ...record, response_scan: found.injection };
-  if (end) record = { ...record, status: end.status, bytes: end.bytes, duration_ms: end.durationMs === null ? null : Math.round(end.durationMs * 100) / 100 };
+  record = { ...record, status: end.status, bytes: end.bytes, duration_ms: end.durationMs === null ? null : Math.round(end.durationMs * 100) / 100 };
   return { ...record, ...verdictOf(decided, found, end) };
 }
 
-function verdictOf(decided: AuditRecord, found: ExchangeFindings, end: ExchangeEnd | undefined): Pick<AuditRecord, "verdict" | "reason"> {
+function verdictOf(decided: AuditRecord, found: ExchangeFindings, end: ExchangeEnd): Pick<AuditRecord, "verdict" | "reason"> {
   const verdict = refusalOf(decided, found, end);
   // the proxy cut or refused the answer itself: not the agent leaving, not the upstream failing
   if (found.injection?.action === "blocked") return { verdict: verdict.verdict, reason: "answer blocked: prompt injection" };
@@ -59,12 +60,12 @@ function verdictOf(decided: AuditRecord, found: ExchangeFindings, end: ExchangeE
   return verdict;
 }
 
-function refusalOf(decided: AuditRecord, found: ExchangeFindings, end: ExchangeEnd | undefined): Pick<AuditRecord, "verdict" | "reason"> {
-  const failure = end?.upstreamFailure;
+function refusalOf(decided: AuditRecord, found: ExchangeFindings, end: ExchangeEnd): Pick<AuditRecord, "verdict" | "reason"> {
+  const failure = end.upstreamFailure;
   if (failure) return { verdict: "error", reason: failure === "refused" ? "upstream proxy refused" : "upstream unreachable" };
   if (found.placeholder) return { verdict: "deny", reason: "credential placeholder outside its route" };
   if (found.body?.action === "blocked") return { verdict: "deny", reason: "secret in request" };
   if (found.internal) return { verdict: "error", reason: "internal error" };
-  if (end?.aborted && decided.verdict === "allow") return { verdict: "allow", reason: "aborted" };
+  if (end.aborted && decided.verdict === "allow") return { verdict: "allow", reason: "aborted" };
   return { verdict: decided.verdict, reason: decided.reason };
 }

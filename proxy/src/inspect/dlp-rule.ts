@@ -35,9 +35,9 @@ export interface DlpRule {
    */
   valid?: (match: RegExpExecArray, text: string) => boolean;
   /**
-   * A search of a whole text (its latin1 bytes) that the scanner runs instead of the pattern and its check, for a
-   * rule that reads words, not characters: the pattern would be tried again at every word of
-   * prose. The pattern and check still define a match (the tests hold the two to agree).
+   * A search of a whole text (its latin1 bytes) that the scanner runs instead of the pattern and
+   * its check, for a rule that reads words, not characters: the pattern would be tried again at
+   * every word of prose. The pattern and check still define a match (the tests hold the two to agree).
    */
   scan?: (bytes: Uint8Array) => boolean;
 }

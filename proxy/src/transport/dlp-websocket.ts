@@ -5,7 +5,7 @@
  * With `block`, the message that completes a secret is not sent and both ends are closed (1008);
  * the parts sent before it have left.
  */
-import type { DlpAudit } from "../audit/audit-log";
+import type { DlpAudit } from "../inspect/dlp-scan";
 import { dlpAudit, type DlpScanner } from "../inspect/dlp-scan";
 import { DlpStream } from "../inspect/dlp-stream";
 import type { AgentWebSocket } from "./agent-websocket";

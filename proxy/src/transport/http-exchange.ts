@@ -9,10 +9,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { admit, isStrippedHeader, withPlaceholder, type Admitted } from "../route/admission";
-import { auditRecord, type AuditRecord, type DlpAudit, type InjectionAudit } from "../audit/audit-log";
+import { auditRecord, type AuditRecord } from "../audit/audit-log";
 import { exchangeOutcome, type ExchangeFindings } from "../audit/exchange-outcome";
 import { promptInjectionIn } from "../echo/prompt-injection";
-import { DLP_DENIAL, dlpAudit, dlpDenialReason, inspectHead, type DlpFinding } from "../inspect/dlp-scan";
+import { DLP_DENIAL, dlpAudit, dlpDenialReason, inspectHead, type DlpAudit, type DlpFinding } from "../inspect/dlp-scan";
 import { DlpStream } from "../inspect/dlp-stream";
 import { holdWhileAnswering } from "./connection-limits";
 import type { ConnectionView } from "./connection-view";
@@ -68,20 +68,20 @@ class Exchange {
   /** The answer's end, when it came before the decision (the agent left while its body was read). */
   #early: ResponseSummary | undefined;
   /** What was found after the decision, each the first of its kind. */
-  readonly #found: { body?: DlpAudit; placeholder?: PlaceholderAudit; injection?: InjectionAudit; internal: boolean } = { internal: false };
-  #watch: ReturnType<typeof watchResponse> | undefined;
+  readonly #found: ExchangeFindings = {};
+  readonly #watch: ReturnType<typeof watchResponse>;
 
   constructor(private readonly ctx: ExchangeContext, private readonly req: IncomingMessage, private readonly res: ServerResponse) {
     this.#table = ctx.table();
     this.#echo = this.#table.echo && { policy: this.#table.echo, ledger: new EchoLedger(this.#table.echo.routeOf) };
-  }
-
-  start(): void {
-    const { req, res } = this;
     res.sendDate = false;
     // Watched from the start, so that an agent leaving while its form body is read is logged too
     // (its line waits for the decision, or for the failure that replaces it).
     this.#watch = watchResponse(req, res, (s) => (this.#record ? this.#log(this.#record, s) : (this.#early = s)));
+  }
+
+  start(): void {
+    const { req, res } = this;
     try {
       const parsed = parseTarget(req.url ?? "");
       const facts = httpRequestFacts(req, parsed, this.ctx.connections.facts(req.socket));
@@ -156,7 +156,7 @@ class Exchange {
     const scan = table.routes[d.routeIndex]?.response_scan ?? "off";
     const echo = this.#echo;
     forward({
-      req, res, watch: this.#watch as ReturnType<typeof watchResponse>, agents: ctx.agents, target: steps.parsed.target, scheme: steps.scheme, host: d.host, port: d.port, body,
+      req, res, watch: this.#watch, agents: ctx.agents, target: steps.parsed.target, scheme: steps.scheme, host: d.host, port: d.port, body,
       idleTimeoutMs: ctx.idleTimeoutMs, echo,
       dlp: inspecting && { scanner: inspecting, found: (finding: DlpFinding) => void (this.#found.body ??= dlpAudit(inspecting.mode, finding)) },
       injection: scan === "off" ? undefined : { found: (text: string) => this.#injectionIn(text, scan) },
@@ -193,11 +193,9 @@ class Exchange {
     this.res.destroy();
   }
 
-  #log(record: AuditRecord, s: ResponseSummary): void {
+  #log(record: AuditRecord, end: ResponseSummary): void {
     const echoed = this.#echo?.ledger.audit();
-    const f = this.#found;
-    const found: ExchangeFindings = { internal: f.internal, ...(f.body ? { body: f.body } : {}), ...(f.placeholder ? { placeholder: f.placeholder } : {}), ...(f.injection ? { injection: f.injection } : {}), ...(echoed ? { echo: echoed } : {}) };
-    this.ctx.log(exchangeOutcome(record, found, { status: s.status, bytes: s.bytes, durationMs: s.durationMs, aborted: s.aborted, ...(s.upstreamFailure ? { upstreamFailure: s.upstreamFailure } : {}) }));
+    this.ctx.log(exchangeOutcome(record, echoed ? { ...this.#found, echo: echoed } : this.#found, end));
   }
 }
 

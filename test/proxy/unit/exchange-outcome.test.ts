@@ -17,7 +17,7 @@ const tokenEcho: NonNullable<ExchangeFindings["echo"]> = { action: "blocked", fo
 const injection = { action: "blocked" as const, rule: "ignore-previous" };
 
 describe("exchange outcome: one line from all that was found", () => {
-  const cases: [string, AuditRecord, ExchangeFindings, ExchangeEnd | undefined, AuditRecord["verdict"], AuditRecord["reason"]][] = [
+  const cases: [string, AuditRecord, ExchangeFindings, ExchangeEnd, AuditRecord["verdict"], AuditRecord["reason"]][] = [
     ["an allowed exchange answered", allowed, {}, answered, "allow", "route matched"],
     ["a refusal keeps its reason", denied, {}, { status: 403, bytes: 0, durationMs: 1 }, "deny", "path not allowed"],
     ["a logged secret changes nothing", allowed, { body: loggedSecret }, answered, "allow", "route matched"],
@@ -37,7 +37,7 @@ describe("exchange outcome: one line from all that was found", () => {
       const line = exchangeOutcome(decided, found, end);
       assert.equal(line.verdict, verdict);
       assert.equal(line.reason, reason);
-      if (end) assert.equal(line.status, end.status);
+      assert.equal(line.status, end.status);
       if (found.body) assert.deepEqual(line.dlp, found.body);
       if (found.placeholder) assert.deepEqual(line.placeholder, found.placeholder);
     });
