@@ -27,6 +27,11 @@ function cutEnd(data: Buffer, from: number, to: number): number {
   return to;
 }
 
+/** The pieces as one buffer: a single piece as it is (Buffer.concat copies even one). */
+function joined(pieces: readonly Buffer[]): Buffer {
+  return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+}
+
 export class DlpStream {
   /** Bytes every window shares with the one before: longer than any rule's match with its context. */
   static readonly WINDOW = 8192;
@@ -49,7 +54,7 @@ export class DlpStream {
     this.#held.push(chunk);
     this.#heldBytes += chunk.length;
     if (this.#at + this.#heldBytes < this.#next) return { release: Buffer.alloc(0) };
-    const whole = Buffer.concat(this.#held);
+    const whole = joined(this.#held);
     let data = whole;
     const released: Buffer[] = [];
     while (this.#at + data.length >= this.#next) {
@@ -68,7 +73,7 @@ export class DlpStream {
       this.#next += DlpStream.BATCH;
     }
     this.#keep(Buffer.from(data));
-    return { release: Buffer.concat(released) };
+    return { release: joined(released) };
   }
 
   /** Search the window that ends at `end` of `data` (`data` starts at body offset `#at`). */
@@ -97,7 +102,7 @@ export class DlpStream {
 
   /** What is held, unsearched: for a body that goes on unsearched after a logged finding. */
   drop(): Buffer {
-    const rest = Buffer.concat(this.#held);
+    const rest = joined(this.#held);
     this.#keep(Buffer.alloc(0));
     return rest;
   }
@@ -107,7 +112,7 @@ export class DlpStream {
    * a finding, `release` still holds the rest: the caller sends it only if it only logs.
    */
   end(): { release: Buffer; finding?: DlpFinding } {
-    const rest = Buffer.concat(this.#held);
+    const rest = joined(this.#held);
     this.#keep(Buffer.alloc(0));
     const finding = rest.length ? this.#search(rest, rest.length, true) : undefined;
     return finding ? { release: rest, finding } : { release: rest };

@@ -204,8 +204,22 @@ export function percentDecode(text: string): string {
 
 /** Fold what hides a secret from a match, on text read as UTF-8: invisible characters out, compatibility forms and look-alikes to ASCII. */
 export function foldUnicode(latin1: string): string {
-  const text = Buffer.from(latin1, "latin1").toString("utf8");
+  return fold(Buffer.from(latin1, "latin1").toString("utf8"));
+}
+
+function fold(text: string): string {
   return text.normalize("NFKC").replace(INVISIBLE, "").replace(LOOK_ALIKE, (c) => LOOK_ALIKES[c] ?? c);
+}
+
+/**
+ * The text folded as foldUnicode does, or undefined when folding changes nothing: characters
+ * past ASCII that no folding touches (accents, dashes, quotes, emoji) hide nothing from a rule,
+ * and the view would be the text again.
+ */
+export function foldedIfChanged(latin1: string): string | undefined {
+  const text = Buffer.from(latin1, "latin1").toString("utf8");
+  const folded = fold(text);
+  return folded === text ? undefined : folded;
 }
 
 /** The first character of a hex pair that can start a printable byte (`0` for tab and line breaks, `2` to `7`). */
@@ -236,21 +250,46 @@ B64_VALUE["-".charCodeAt(0)] = 62;
 B64_VALUE["_".charCodeAt(0)] = 63;
 
 /**
- * Whether base64 decoding of bytes[from, end) can give a printable stretch. A printable byte has
- * its top bit clear, and that bit comes from one character of each quantum's first three (bit 5
- * of the first, bit 3 of the second, bit 1 of the third; the fourth gives none): a stretch of
- * MIN_STRETCH printable bytes needs at least as many characters in a row that allow it.
+ * Bit p of a base64 character's entry: the character may sit at position p of a quantum of a
+ * printable stretch. A printable byte has its top bit clear, and that bit comes from one
+ * character of each quantum's first three (bit 5 of the first, bit 3 of the second, bit 1 of the
+ * third; the fourth gives none).
  */
-function base64MayPrint(bytes: Uint8Array, from: number, end: number): boolean {
-  let streak = 0;
-  for (let i = from; i < end; i++) {
-    const v = B64_VALUE[bytes[i] as number] as number;
-    const pos = (i - from) & 3;
-    const ok = pos === 3 || (pos === 0 ? v < 32 : pos === 1 ? (v & 8) === 0 : (v & 2) === 0);
-    if (!ok) streak = 0;
-    else if (++streak >= MIN_STRETCH) return true;
+const B64_PRINTABLE_AT = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  const v = B64_VALUE[b] as number;
+  B64_PRINTABLE_AT[b] = (v < 32 ? 1 : 0) | ((v & 8) === 0 ? 2 : 0) | ((v & 2) === 0 ? 4 : 0) | 8;
+}
+
+/**
+ * Which of the 4 alignments of bytes[start, end) (bit `lead`: decoding from start + lead) can
+ * give a printable stretch: one needs MIN_STRETCH characters in a row that allow it, and at
+ * least MIN_RUN characters to decode. One pass for all four, with a streak each.
+ */
+export function base64Leads(bytes: Uint8Array, start: number, end: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let leads = 0;
+  for (let i = start; i < end; i++) {
+    const ok = B64_PRINTABLE_AT[bytes[i] as number] as number;
+    const offset = i - start;
+    const phase = offset & 3;
+    // alignment `lead` reads this character at quantum position (phase - lead) & 3
+    s0 = ((ok >> phase) & 1) !== 0 ? s0 + 1 : 0;
+    s1 = ((ok >> ((phase + 3) & 3)) & 1) !== 0 && offset >= 1 ? s1 + 1 : 0;
+    s2 = ((ok >> ((phase + 2) & 3)) & 1) !== 0 && offset >= 2 ? s2 + 1 : 0;
+    s3 = ((ok >> ((phase + 1) & 3)) & 1) !== 0 && offset >= 3 ? s3 + 1 : 0;
+    if (s0 >= MIN_STRETCH) leads |= 1;
+    if (s1 >= MIN_STRETCH) leads |= 2;
+    if (s2 >= MIN_STRETCH) leads |= 4;
+    if (s3 >= MIN_STRETCH) leads |= 8;
   }
-  return false;
+  // an alignment with fewer than MIN_RUN characters left decodes nothing worth a view
+  const length = end - start;
+  for (let lead = 0; lead < 4; lead++) if (length - lead < MIN_RUN) leads &= ~(1 << lead);
+  return leads;
 }
 
 /** What reading one text's runs gave: its bytes and facts, a random-looking key, a WIF key. */
@@ -280,13 +319,15 @@ function readRuns(text: string, base64: string[], hex: string[], judge: boolean,
     }
     if (whole && !wif && wifShaped(bytes, start, end)) wif = wifValid(bytes.toString("latin1", start, end));
     if (allHex) {
-      // hex digits alone are hex, not base64
-      if (length >= HEX_MIN_RUN && HEX_MAY_PRINT.test(text.slice(start, end))) for (let lead = 0; lead < 2; lead++) if (hexMayPrint(bytes, start + lead, end)) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex);
+      // hex digits alone are hex, not base64; a printable byte's first hex digit is a digit, so
+      // a run of the letters a-f alone (`deadbeef`, a run of `a`) decodes to nothing printable
+      if (length >= HEX_MIN_RUN && (kinds & DIGIT) !== 0 && HEX_MAY_PRINT.test(text.slice(start, end))) for (let lead = 0; lead < 2; lead++) if (hexMayPrint(bytes, start + lead, end)) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "hex"), hex);
       return;
     }
     // a run inside a larger string may start at any of the 4 positions of a base64 quantum;
     // unpadded is fine: a trailing partial quantum yields its whole bytes
-    for (let lead = 0; lead < 4 && length - lead >= MIN_RUN; lead++) if (base64MayPrint(bytes, start + lead, end)) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "base64"), base64);
+    const leads = base64Leads(bytes, start, end);
+    for (let lead = 0; lead < 4; lead++) if ((leads & (1 << lead)) !== 0) printableStretches(Buffer.from(bytes.toString("latin1", start + lead, end), "base64"), base64);
   });
   return { bytes, facts, random, wif };
 }
@@ -351,7 +392,10 @@ export function views(text: string, final = true, entropy = true, bytes?: Buffer
   if (raw.control <= 0.05) {
     decode(text, escaped, raw, rawLatin1 !== false);
     // each text so far, folded where it has characters past ASCII (in a latin1 text, a byte past 0x7f)
-    for (const v of [...list]) if (v.facts.high || (wide.has(v) && NON_ASCII.test(v.text))) add("unicode", foldUnicode(v.text), true, false);
+    for (const v of [...list]) {
+      const folded = v.facts.high || (wide.has(v) && NON_ASCII.test(v.text)) ? foldedIfChanged(v.text) : undefined;
+      if (folded !== undefined) add("unicode", folded, true, false);
+    }
   } else {
     // binary data (an archive, an image) is not decoded whole, but text among it is: control
     // bytes added around an encoded secret do not hide it

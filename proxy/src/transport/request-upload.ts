@@ -64,7 +64,7 @@ export function sendBody(req: IncomingMessage, attempt: ClientRequest, canary: B
     const pushed = bytes.length ? dlpStream.push(bytes) : { release: Buffer.alloc(0) };
     const ended = !pushed.finding && last ? dlpStream.end() : undefined;
     const finding = pushed.finding ?? ended?.finding;
-    if (!finding) return Buffer.concat([pushed.release, ended?.release ?? Buffer.alloc(0)]);
+    if (!finding) return ended ? Buffer.concat([pushed.release, ended.release]) : pushed.release;
     inspecting.found(finding);
     if (inspecting.scanner.mode === "block") return void halt({ secret: finding });
     // `log`: what was gathered (this chunk included) goes, and the rest as it comes
