@@ -49,16 +49,29 @@ export class AnchorSearch {
     const n = bytes.length;
     if (n < 2) return;
     const pair = this.#pair;
-    const third = this.#third;
     let prev = bytes[0] as number;
-    for (let i = 1; i < n; i++) {
-      const cur = bytes[i] as number;
-      const g = pair[(prev << 8) | cur] as number;
-      prev = cur;
-      if (g === 0) continue;
-      if (i + 1 < n && third[((g - 1) << 8) | (FOLD[bytes[i + 1] as number] as number)] === 0) continue;
-      this.#verify(bytes, i - 1, g - 1, found);
+    let i = 1;
+    // two pairs a turn, one test for both: most turns find neither
+    for (; i + 1 < n; i += 2) {
+      const a = bytes[i] as number;
+      const b = bytes[i + 1] as number;
+      const first = pair[(prev << 8) | a] as number;
+      const second = pair[(a << 8) | b] as number;
+      prev = b;
+      if ((first | second) === 0) continue;
+      if (first !== 0) this.#startingAt(bytes, i - 1, first - 1, found);
+      if (second !== 0) this.#startingAt(bytes, i, second - 1, found);
     }
+    if (i < n) {
+      const last = pair[(prev << 8) | (bytes[i] as number)] as number;
+      if (last !== 0) this.#startingAt(bytes, i - 1, last - 1, found);
+    }
+  }
+
+  /** The anchors of `group` (its first two bytes are at `at`) that occur at `at`. */
+  #startingAt(bytes: Uint8Array, at: number, group: number, found: (anchor: number, at: number) => void): void {
+    if (at + 2 < bytes.length && this.#third[(group << 8) | (FOLD[bytes[at + 2] as number] as number)] === 0) return;
+    this.#verify(bytes, at, group, found);
   }
 
   #verify(bytes: Uint8Array, at: number, group: number, found: (anchor: number, at: number) => void): void {
